@@ -1,0 +1,87 @@
+// The AwsAccount resource: what a client may send, what is stored, and what is shown.
+import { HttpError } from "./errors.ts";
+import { checkHost } from "./validate.ts";
+
+export interface AwsAccount {
+  resourceType: "AwsAccount";
+  id: string;
+  region: string;
+  "access-key-id"?: string;
+  "secret-access-key"?: string;
+  host?: string;
+  "path-style": boolean;
+  "use-ssl": boolean;
+  meta: { versionId: string; lastUpdated: string };
+}
+
+/** The fields a client supplies; the server adds resourceType, id and meta. */
+export type AwsAccountInput = Omit<AwsAccount, "resourceType" | "id" | "meta">;
+
+function invalid(message: string): never {
+  throw new HttpError(400, `AwsAccount: ${message}`);
+}
+
+const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
+// Printable ASCII; no '/' in the key id since it is joined with '/' into X-Amz-Credential.
+const ACCESS_KEY_ID = /^[\x21-\x2e\x30-\x7e]{1,128}$/;
+const SECRET = /^[\x20-\x7e]{1,256}$/;
+
+const fields = new Set([
+  "resourceType", "id", "meta", "region", "access-key-id", "secret-access-key", "host", "path-style", "use-ssl",
+]);
+
+function optionalString(body: Record<string, unknown>, name: string, pattern: RegExp, rule: string): string | undefined {
+  const value = body[name];
+  if (value === undefined || value === null) return undefined;
+  if (typeof value !== "string") invalid(`${name} must be a string`);
+  if (!pattern.test(value)) invalid(`${name} ${rule}`);
+  return value;
+}
+
+function optionalBoolean(body: Record<string, unknown>, name: string, fallback: boolean): boolean {
+  const value = body[name];
+  if (value === undefined || value === null) return fallback;
+  if (typeof value !== "boolean") invalid(`${name} must be true or false`);
+  return value;
+}
+
+/** Checks a PUT body for account `id` and returns the fields to store. */
+export function parseAwsAccount(body: unknown, id: string): AwsAccountInput {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) invalid("the body must be an object");
+  const record = body as Record<string, unknown>;
+  const unknown = Object.keys(record).filter((name) => !fields.has(name));
+  if (unknown.length > 0) invalid(`unknown field${unknown.length > 1 ? "s" : ""}: ${unknown.slice(0, 5).map((n) => JSON.stringify(n)).join(", ")}`);
+  if (record.resourceType !== undefined && record.resourceType !== "AwsAccount") invalid("resourceType must be AwsAccount");
+  if (record.id !== undefined && record.id !== id) invalid("id in the body must match the id in the URL");
+  if (record.meta !== undefined && (typeof record.meta !== "object" || record.meta === null || Array.isArray(record.meta))) {
+    invalid("meta must be an object");
+  }
+
+  const region = optionalString(record, "region", REGION, "must be lowercase letters, digits and '-', e.g. us-east-1");
+  if (region === undefined) invalid("region is required");
+  const accessKeyId = optionalString(record, "access-key-id", ACCESS_KEY_ID, "must be 1 to 128 printable ASCII characters without '/'");
+  const secret = optionalString(record, "secret-access-key", SECRET, "must be 1 to 256 printable ASCII characters");
+  if ((accessKeyId === undefined) !== (secret === undefined)) {
+    invalid("access-key-id and secret-access-key go together: give both or neither");
+  }
+  const host = record.host;
+  if (host !== undefined && host !== null && typeof host !== "string") invalid("host must be a string");
+
+  const account: AwsAccountInput = {
+    region,
+    "path-style": optionalBoolean(record, "path-style", false),
+    "use-ssl": optionalBoolean(record, "use-ssl", true),
+  };
+  if (accessKeyId !== undefined) {
+    account["access-key-id"] = accessKeyId;
+    account["secret-access-key"] = secret;
+  }
+  if (typeof host === "string") account.host = checkHost(host);
+  return account;
+}
+
+/** What clients see: everything but the secret. */
+export function publicView(account: AwsAccount): Omit<AwsAccount, "secret-access-key"> {
+  const { "secret-access-key": _secret, ...visible } = account;
+  return visible;
+}

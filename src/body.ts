@@ -1,0 +1,85 @@
+// Request bodies in JSON or YAML, read under a size cap; answers in JSON or YAML as the client accepts.
+import { CORE_SCHEMA, dump, load } from "js-yaml";
+import { HttpError } from "./errors.ts";
+
+export const MAX_BODY_BYTES = 64 * 1024;
+
+const YAML_TYPES = new Set(["text/yaml", "application/yaml", "application/x-yaml"]);
+const SUPPORTED = "application/json, application/yaml, text/yaml or application/x-yaml";
+
+function mediaType(header: string | null): { type: string; charset?: string } {
+  const [type = "", ...params] = (header ?? "").split(";");
+  const charset = params
+    .map((p) => p.trim().toLowerCase())
+    .find((p) => p.startsWith("charset="))
+    ?.slice(8)
+    .replace(/^"|"$/g, "");
+  return { type: type.trim().toLowerCase(), ...(charset ? { charset } : {}) };
+}
+
+/** Reads at most `limit` bytes: refuses on Content-Length first, then counts what actually arrives. */
+async function readText(request: Request, limit: number): Promise<string> {
+  const tooLarge = () => new HttpError(413, `request body is larger than ${limit} bytes`);
+  const declared = request.headers.get("content-length");
+  if (declared !== null && Number(declared) > limit) throw tooLarge();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (request.body) {
+    const reader = request.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.byteLength;
+      if (size > limit) {
+        await reader.cancel().catch(() => {});
+        throw tooLarge();
+      }
+      chunks.push(value);
+    }
+  }
+  const bytes = new Uint8Array(size);
+  let offset = 0;
+  for (const chunk of chunks) {
+    bytes.set(chunk, offset);
+    offset += chunk.byteLength;
+  }
+  try {
+    return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
+  } catch {
+    throw new HttpError(400, "request body is not valid UTF-8");
+  }
+}
+
+/** Parses a JSON or YAML body into a plain value. */
+export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
+  const { type, charset } = mediaType(request.headers.get("content-type"));
+  const yaml = YAML_TYPES.has(type);
+  if (!yaml && type !== "application/json") {
+    throw new HttpError(415, `unsupported content type ${JSON.stringify(type || "(none)")}: send ${SUPPORTED}`);
+  }
+  if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
+    throw new HttpError(415, `unsupported charset ${JSON.stringify(charset)}: send UTF-8`);
+  }
+  const text = await readText(request, limit);
+  if (text.trim() === "") throw new HttpError(400, "request body is empty");
+  try {
+    // Our bodies are flat maps: no aliases needed, so bound them (and depth) against alias bombs.
+    return yaml ? load(text, { schema: CORE_SCHEMA, maxAliases: 16, maxDepth: 16 }) : JSON.parse(text);
+  } catch (error) {
+    const reason = error instanceof Error ? error.message.split("\n")[0] : "";
+    throw new HttpError(400, `request body is not valid ${yaml ? "YAML" : "JSON"}: ${reason}`);
+  }
+}
+
+/** Does the client's Accept header ask for YAML? */
+export function wantsYaml(accept: string | null): boolean {
+  if (!accept) return false;
+  return accept.split(",").some((part) => YAML_TYPES.has(mediaType(part).type));
+}
+
+export function render(body: unknown, status: number, yaml: boolean, headers: Record<string, string> = {}): Response {
+  return new Response(yaml ? dump(body, { lineWidth: -1 }) : JSON.stringify(body), {
+    status,
+    headers: { "content-type": yaml ? "text/yaml; charset=utf-8" : "application/json; charset=utf-8", ...headers },
+  });
+}
