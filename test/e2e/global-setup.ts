@@ -159,7 +159,15 @@ async function rgwTarget(): Promise<{ target: S3Target; teardown: () => Promise<
   const port = await freePort();
   const accessKeyId = `SP${alnum(18).toUpperCase()}`;
   const secretAccessKey = alnum(40);
-  const env = { ...process.env, RGW_ACCESS_KEY: accessKeyId, RGW_SECRET_KEY: secretAccessKey };
+  // Free ports for the mon too, so several suites (or sessions) can each run their own cluster.
+  const [monV2, monV1] = [await freePort(), await freePort()];
+  const env = {
+    ...process.env,
+    RGW_ACCESS_KEY: accessKeyId,
+    RGW_SECRET_KEY: secretAccessKey,
+    RGW_MON_V2_PORT: String(monV2),
+    RGW_MON_V1_PORT: String(monV1),
+  };
 
   let stopped = false;
   const stopSync = () => {

@@ -6,12 +6,13 @@
 #
 # Env for start: RGW_ACCESS_KEY / RGW_SECRET_KEY (keys of S3 user "test"), RGW_STS_KEY (16 characters),
 # RGW_START_TIMEOUT (seconds, default 60).
-# The mon always listens on 127.0.0.1:3300 and :6789, so only one instance can run at a time.
+# The mon listens on 127.0.0.1:$RGW_MON_V2_PORT and :$RGW_MON_V1_PORT (default 3300 and 6789): give other ports
+# to run several clusters at once.
 # Recipe and pitfalls: /work/shared/notes/s3-test-server.md (Ceph 16.2 "pacific" from Debian).
 # Admin commands against a running cluster: radosgw-admin -c DIR/ceph.conf ...
 set -euo pipefail
 
-MON_PORTS=(3300 6789)
+MON_PORTS=("${RGW_MON_V2_PORT:-3300}" "${RGW_MON_V1_PORT:-6789}")
 ROLE_NAME=S3Access
 
 die() { echo "rgw.sh: $*" >&2; exit 1; }
@@ -105,7 +106,7 @@ start_cluster() {
 
   local p
   for p in "${MON_PORTS[@]}"; do
-    port_busy "$p" && die "port 127.0.0.1:$p (Ceph mon) is in use: another RGW/Ceph is running (only one at a time; stop it with: $0 stop ITS_DIR)"
+    port_busy "$p" && die "port 127.0.0.1:$p (Ceph mon) is in use: another RGW/Ceph is running (stop it with: $0 stop ITS_DIR, or set RGW_MON_V2_PORT/RGW_MON_V1_PORT)"
   done
   port_busy "$PORT" && die "port 127.0.0.1:$PORT (RGW) is in use"
 
@@ -122,7 +123,7 @@ start_cluster() {
   cat >"$D/ceph.conf" <<EOF
 [global]
 fsid = $fsid
-mon host = [v2:127.0.0.1:3300,v1:127.0.0.1:6789]
+mon host = [v2:127.0.0.1:${MON_PORTS[0]},v1:127.0.0.1:${MON_PORTS[1]}]
 public addr = 127.0.0.1
 cluster addr = 127.0.0.1
 auth cluster required = none
@@ -150,7 +151,7 @@ EOF
   # From here on, a failure stops whatever was started so the mon ports are free again.
   trap 'rc=$?; if ((rc)); then log_tails "$D"; stop_cluster "$D"; echo "rgw.sh: start failed; state kept in $D" >&2; fi' EXIT
 
-  step "monmaptool" monmaptool --create --fsid "$fsid" --addv a '[v2:127.0.0.1:3300,v1:127.0.0.1:6789]' "$D/monmap"
+  step "monmaptool" monmaptool --create --fsid "$fsid" --addv a "[v2:127.0.0.1:${MON_PORTS[0]},v1:127.0.0.1:${MON_PORTS[1]}]" "$D/monmap"
   step "mon mkfs" ceph-mon "${C[@]}" --mkfs -i a --monmap "$D/monmap"
   step "mon start" ceph-mon "${C[@]}" -i a
   step "osd new" ceph "${C[@]}" --connect-timeout 20 osd new "$osd_uuid"
