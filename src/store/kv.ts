@@ -25,20 +25,38 @@ export interface DenoKvLike {
 }
 
 const PREFIX = ["AwsAccount"] as const;
-const MAX_ATTEMPTS = 16;
+const MAX_ATTEMPTS = 32;
 
 export function denoKvStore(kv: DenoKvLike): AccountStore {
   const keyOf = (id: string): KvKey => [...PREFIX, id];
+  // Writers in this process take turns per id; the versionstamp check catches writers elsewhere.
+  const queues = new Map<string, Promise<unknown>>();
 
   /** Reads, computes and commits only if nobody wrote in between (optimistic concurrency). */
-  async function update<T>(id: string, step: (entry: KvEntry<AwsAccount>, op: KvAtomic) => T): Promise<T> {
-    for (let attempt = 0; attempt < MAX_ATTEMPTS; attempt++) {
-      const entry = await kv.get<AwsAccount>(keyOf(id));
-      const op = kv.atomic().check({ key: keyOf(id), versionstamp: entry.versionstamp });
-      const result = step(entry, op);
-      if ((await op.commit()).ok) return result;
+  async function attempt<T>(id: string, step: (entry: KvEntry<AwsAccount>, op: KvAtomic) => T): Promise<T> {
+    for (let tries = 1; ; tries++) {
+      try {
+        const entry = await kv.get<AwsAccount>(keyOf(id));
+        const op = kv.atomic().check({ key: keyOf(id), versionstamp: entry.versionstamp });
+        const result = step(entry, op);
+        if ((await op.commit()).ok) return result;
+      } catch (error) {
+        // SQLite (@deno/kv) reports another process's open write as "database is locked": wait and retry.
+        if (!/database is locked|busy/i.test(String(error)) || tries === MAX_ATTEMPTS) throw error;
+      }
+      if (tries === MAX_ATTEMPTS) throw new Error(`AwsAccount/${id}: too many concurrent writes`);
+      await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries));
     }
-    throw new Error(`AwsAccount/${id}: too many concurrent writes`);
+  }
+
+  function update<T>(id: string, step: (entry: KvEntry<AwsAccount>, op: KvAtomic) => T): Promise<T> {
+    const run = (queues.get(id) ?? Promise.resolve()).catch(() => {}).then(() => attempt(id, step));
+    queues.set(id, run);
+    const forget = () => {
+      if (queues.get(id) === run) queues.delete(id);
+    };
+    run.then(forget, forget);
+    return run;
   }
 
   return {

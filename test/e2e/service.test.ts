@@ -210,6 +210,45 @@ describe("default credentials from the environment", () => {
   });
 });
 
+describe("crash safety", () => {
+  it("keeps every acknowledged write when killed with SIGKILL mid-write", async () => {
+    const crashData = mkdtempSync(join(tmpdir(), "signpost-e2e-crash-"));
+    const adminToken = "crash-test-admin-token-0123456789";
+    let crashing = await startService({ SIGNPOST_DATA_DIR: crashData, SIGNPOST_ADMIN_TOKEN: adminToken });
+    try {
+      const crashApi = apiClient(crashing.url, adminToken);
+      const acknowledged: string[] = [];
+      let stop = false;
+      // Four writers in parallel; the process is killed while they run.
+      const writers = Array.from({ length: 4 }, async (_, writer) => {
+        for (let i = 0; !stop; i++) {
+          const id = `w${writer}-${i}`;
+          try {
+            const response = await crashApi("PUT", `/AwsAccount/${id}`, `region: us-east-1\nhost: "h${i}.example.com"`);
+            if (response.status === 201) acknowledged.push(id);
+          } catch {
+            return; // connection refused or reset: the process is gone
+          }
+        }
+      });
+      await new Promise((resolve) => setTimeout(resolve, 700));
+      await crashing.crash();
+      stop = true;
+      await Promise.all(writers);
+      expect(acknowledged.length).toBeGreaterThan(10);
+
+      crashing = await startService({ SIGNPOST_DATA_DIR: crashData, SIGNPOST_ADMIN_TOKEN: adminToken });
+      const list = await apiClient(crashing.url, adminToken)("GET", "/AwsAccount");
+      expect(list.status).toBe(200);
+      const stored = new Map(list.json().entry.map((e: { resource: { id: string; host: string } }) => [e.resource.id, e.resource.host]));
+      for (const id of acknowledged) expect(stored.get(id), id).toBe(`h${id.split("-")[1]}.example.com`);
+    } finally {
+      await crashing.stop();
+      rmSync(crashData, { recursive: true, force: true });
+    }
+  });
+});
+
 describe("restart", () => {
   it("stops cleanly on SIGTERM, keeps accounts and the token, and does not print the token again", async () => {
     const logs = service.stdout();

@@ -13,6 +13,8 @@ export interface RunningService {
   stdout: () => string;
   /** Sends SIGTERM and resolves with the exit code. */
   stop: () => Promise<number | null>;
+  /** Kills the process group at once (SIGKILL), as a crash or power loss would. */
+  crash: () => Promise<void>;
 }
 
 export async function startService(env: Record<string, string | undefined>): Promise<RunningService> {
@@ -46,6 +48,10 @@ export async function startService(env: Record<string, string | undefined>): Pro
     printedToken: /generated an admin token[^\n]*\n([A-Za-z0-9_-]{43})\n/.exec(stderr)?.[1],
     stderr: () => stderr,
     stdout: () => stdout,
+    async crash() {
+      process.kill(-child.pid!, "SIGKILL");
+      await exited;
+    },
     async stop() {
       if (child.exitCode !== null) return child.exitCode;
       child.kill("SIGTERM");

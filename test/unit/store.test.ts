@@ -1,0 +1,92 @@
+// The AccountStore contract, run on every implementation: the in-memory store and Deno KV (via @deno/kv).
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { openKv } from "@deno/kv";
+import { afterAll, describe, expect, it } from "vitest";
+import type { AwsAccount } from "../../src/account.ts";
+import { denoKvStore } from "../../src/store/kv.ts";
+import { memoryStore } from "../../src/store/memory.ts";
+import type { AccountStore } from "../../src/store/store.ts";
+
+const dir = mkdtempSync(join(tmpdir(), "signpost-store-"));
+afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+const account = (id: string, version = "1", region = "us-east-1"): AwsAccount => ({
+  resourceType: "AwsAccount",
+  id,
+  region,
+  "path-style": false,
+  "use-ssl": true,
+  meta: { versionId: version, lastUpdated: "2026-01-02T03:04:05.000Z" },
+});
+
+const nextVersion = (id: string) => (previous: AwsAccount | null) => account(id, String(Number(previous?.meta.versionId ?? 0) + 1));
+
+const stores: [string, () => Promise<AccountStore>][] = [
+  ["memory", async () => memoryStore()],
+  ["Deno KV (@deno/kv, in memory)", async () => denoKvStore(await openKv())],
+  ["Deno KV (@deno/kv, file)", async () => denoKvStore(await openKv(join(dir, `${Math.random()}.kv`)))],
+];
+
+describe.each(stores)("%s", (_, make) => {
+  it("puts, gets, lists in id order and deletes", async () => {
+    const store = await make();
+    expect(await store.get("a")).toBeNull();
+    const first = await store.put("b", () => account("b"));
+    expect(first).toEqual({ previous: null, current: account("b") });
+    await store.put("a", () => account("a"));
+    const second = await store.put("b", (previous) => ({ ...previous!, region: "eu-west-1", meta: { ...previous!.meta, versionId: "2" } }));
+    expect(second.previous).toEqual(account("b"));
+    expect(await store.get("b")).toEqual(account("b", "2", "eu-west-1"));
+    expect((await store.list()).map((a) => a.id)).toEqual(["a", "b"]);
+    expect(await store.delete("a")).toEqual(account("a"));
+    expect(await store.delete("a")).toBeNull();
+    expect((await store.list()).map((a) => a.id)).toEqual(["b"]);
+  });
+
+  it("does not let callers mutate what is stored", async () => {
+    const store = await make();
+    const { current } = await store.put("a", () => account("a"));
+    current.region = "mutated";
+    (await store.get("a"))!.region = "mutated too";
+    expect((await store.get("a"))!.region).toBe("us-east-1");
+  });
+
+  it("loses no update under 50 concurrent read-modify-writes of one account", async () => {
+    const store = await make();
+    const results = await Promise.all(Array.from({ length: 50 }, () => store.put("hot", nextVersion("hot"))));
+    const versions = results.map((r) => Number(r.current.meta.versionId)).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: 50 }, (_, i) => i + 1));
+    expect((await store.get("hot"))!.meta.versionId).toBe("50");
+    expect(results.filter((r) => r.previous === null)).toHaveLength(1);
+  });
+
+  it("keeps ids that share a prefix apart", async () => {
+    const store = await make();
+    await store.put("a", () => account("a"));
+    await store.put("a.b", () => account("a.b"));
+    await store.delete("a");
+    expect((await store.list()).map((a) => a.id)).toEqual(["a.b"]);
+  });
+});
+
+describe("Deno KV file", () => {
+  it("loses no update when two handles (as two processes would) write one account at once", async () => {
+    const path = join(dir, "shared.kv");
+    const [one, two] = [denoKvStore(await openKv(path)), denoKvStore(await openKv(path))];
+    const writes = Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).put("hot", nextVersion("hot")));
+    const versions = (await Promise.all(writes)).map((r) => Number(r.current.meta.versionId)).sort((a, b) => a - b);
+    expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
+  });
+
+  it("keeps accounts across a close and reopen", async () => {
+    const path = join(dir, "reopen.kv");
+    const kv = await openKv(path);
+    await denoKvStore(kv).put("kept", () => account("kept"));
+    kv.close();
+    const reopened = await openKv(path);
+    expect(await denoKvStore(reopened).get("kept")).toEqual(account("kept"));
+    reopened.close();
+  });
+});
