@@ -11,8 +11,8 @@ import type { AccountStore } from "./store/store.ts";
 import { checkBucket, checkId, checkKey, parseExpiration } from "./validate.ts";
 
 export interface AppConfig {
-  /** The token every route but /health requires. */
-  adminToken: string;
+  /** The token every route but /health requires; when unset, those routes answer 503 (fail closed). */
+  adminToken: string | undefined;
   maxBodyBytes?: number;
 }
 
@@ -87,7 +87,7 @@ export function createApp(deps: AppDeps): Hono {
     if (error instanceof HttpError) {
       return respond(c, operationOutcome(error.status, error.message), error.status, error.headers);
     }
-    log({ level: "error", message: "unexpected error", error: error instanceof Error ? error.name : typeof error });
+    log({ level: "error", message: "unexpected error", error: String(error).slice(0, 300), path: rawPath(c.req.url) });
     return respond(c, operationOutcome(500, "internal error"), 500);
   });
 
@@ -96,6 +96,7 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/health", (c) => respond(c, { status: "ok" }));
 
   app.use(async (c, next) => {
+    if (!config.adminToken) throw new HttpError(503, "signpost is not configured: set SIGNPOST_ADMIN_TOKEN");
     requireBearer(c.req.header("authorization") ?? null, config.adminToken);
     await next();
   });

@@ -3,7 +3,8 @@
 import type { AwsAccount } from "../account.ts";
 import type { AccountStore } from "./store.ts";
 
-type KvKey = readonly (string | number | bigint | boolean | Uint8Array)[];
+// Our keys are all strings, which both Deno's and @deno/kv's key types accept.
+type KvKey = readonly string[];
 
 interface KvEntry<T> {
   value: T | null;
@@ -20,11 +21,18 @@ interface KvAtomic {
 /** The part of Deno.Kv that the store uses. */
 export interface DenoKvLike {
   get<T>(key: KvKey): Promise<KvEntry<T>>;
-  list<T>(selector: { prefix: KvKey }): AsyncIterable<{ key: KvKey; value: T }>;
+  list<T>(selector: { prefix: KvKey }): AsyncIterable<{ value: T }>;
   atomic(): KvAtomic;
 }
 
 const PREFIX = ["AwsAccount"] as const;
+
+// Values are UTF-8 JSON bytes: Deno KV stores Uint8Array as raw bytes, while other values are V8-serialized,
+// and Node's older V8 cannot read what a newer Deno wrote. Bytes keep one format for both runtimes.
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+const encode = (account: AwsAccount): Uint8Array => encoder.encode(JSON.stringify(account));
+const decode = (value: Uint8Array | null): AwsAccount | null => (value === null ? null : JSON.parse(decoder.decode(value)));
 const MAX_ATTEMPTS = 32;
 
 export function denoKvStore(kv: DenoKvLike): AccountStore {
@@ -33,12 +41,12 @@ export function denoKvStore(kv: DenoKvLike): AccountStore {
   const queues = new Map<string, Promise<unknown>>();
 
   /** Reads, computes and commits only if nobody wrote in between (optimistic concurrency). */
-  async function attempt<T>(id: string, step: (entry: KvEntry<AwsAccount>, op: KvAtomic) => T): Promise<T> {
+  async function attempt<T>(id: string, step: (stored: AwsAccount | null, op: KvAtomic) => T): Promise<T> {
     for (let tries = 1; ; tries++) {
       try {
-        const entry = await kv.get<AwsAccount>(keyOf(id));
+        const entry = await kv.get<Uint8Array>(keyOf(id));
         const op = kv.atomic().check({ key: keyOf(id), versionstamp: entry.versionstamp });
-        const result = step(entry, op);
+        const result = step(decode(entry.value), op);
         if ((await op.commit()).ok) return result;
       } catch (error) {
         // SQLite (@deno/kv) reports another process's open write as "database is locked": wait and retry.
@@ -49,7 +57,7 @@ export function denoKvStore(kv: DenoKvLike): AccountStore {
     }
   }
 
-  function update<T>(id: string, step: (entry: KvEntry<AwsAccount>, op: KvAtomic) => T): Promise<T> {
+  function update<T>(id: string, step: (stored: AwsAccount | null, op: KvAtomic) => T): Promise<T> {
     const run = (queues.get(id) ?? Promise.resolve()).catch(() => {}).then(() => attempt(id, step));
     queues.set(id, run);
     const forget = () => {
@@ -60,22 +68,22 @@ export function denoKvStore(kv: DenoKvLike): AccountStore {
   }
 
   return {
-    get: async (id) => (await kv.get<AwsAccount>(keyOf(id))).value,
+    get: async (id) => decode((await kv.get<Uint8Array>(keyOf(id))).value),
     async list() {
       const accounts: AwsAccount[] = [];
-      for await (const entry of kv.list<AwsAccount>({ prefix: PREFIX })) accounts.push(entry.value);
+      for await (const entry of kv.list<Uint8Array>({ prefix: PREFIX })) accounts.push(decode(entry.value)!);
       return accounts;
     },
     put: (id, next) =>
-      update(id, (entry, op) => {
-        const current = next(entry.value);
-        op.set(keyOf(id), current);
-        return { previous: entry.value, current };
+      update(id, (previous, op) => {
+        const current = next(previous);
+        op.set(keyOf(id), encode(current));
+        return { previous, current };
       }),
     delete: (id) =>
-      update(id, (entry, op) => {
-        if (entry.value !== null) op.delete(keyOf(id));
-        return entry.value;
+      update(id, (previous, op) => {
+        if (previous !== null) op.delete(keyOf(id));
+        return previous;
       }),
   };
 }

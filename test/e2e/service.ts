@@ -1,29 +1,54 @@
-// Starts signpost the way a user does (`npm start`) on a free port, in its own data folder.
-import { type ChildProcess, spawn } from "node:child_process";
+// Starts signpost on each runtime the way its users do:
+// - node:   `npm start`
+// - deno:   the `deno task start` command from deno.json (its data folder swapped for the test's own)
+// - worker: the bundle `wrangler deploy --dry-run` builds, in real workerd through Miniflare, with a KV namespace
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { Miniflare } from "miniflare";
 
 const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
+export type Runtime = "node" | "deno" | "worker";
+export const RUNTIMES: readonly Runtime[] = ["node", "deno", "worker"];
+
 export interface RunningService {
+  runtime: Runtime;
   /** e.g. http://127.0.0.1:40123 */
   url: string;
   /** The admin token printed at first start, when signpost generated one. */
   printedToken?: string;
   stderr: () => string;
   stdout: () => string;
-  /** Sends SIGTERM and resolves with the exit code. */
+  /** Stops gracefully (SIGTERM for processes) and resolves with the exit code (0 for the Worker). */
   stop: () => Promise<number | null>;
   /** Kills the process group at once (SIGKILL), as a crash or power loss would. */
   crash: () => Promise<void>;
 }
 
-export async function startService(env: Record<string, string | undefined>): Promise<RunningService> {
-  const child: ChildProcess = spawn("npm", ["start", "--silent"], {
-    cwd: ROOT,
-    env: { ...process.env, PORT: "0", HOST: "127.0.0.1", SIGNPOST_ADMIN_TOKEN: "", ...env },
-    stdio: ["ignore", "pipe", "pipe"],
-    detached: true, // its own process group, so nothing outlives the test
-  });
+export interface StartOptions {
+  /** Environment (Node, Deno) or bindings (Worker). */
+  env: Record<string, string | undefined>;
+  /** Data folder for Node and Deno. */
+  dataDir?: string;
+}
+
+export function startService(runtime: Runtime, options: StartOptions): Promise<RunningService> {
+  if (runtime === "worker") return startWorker(options.env);
+  const env = { ...process.env, PORT: "0", HOST: "127.0.0.1", SIGNPOST_ADMIN_TOKEN: "", ...options.env };
+  if (runtime === "node") {
+    return startProcess(runtime, spawn("npm", ["start", "--silent"], { cwd: ROOT, env: { ...env, SIGNPOST_DATA_DIR: options.dataDir }, stdio: ["ignore", "pipe", "pipe"], detached: true }));
+  }
+  // The task's permissions name the data folder, so point them (and SIGNPOST_DATA_DIR) at the test's.
+  const task: string = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks.start;
+  const dataDir = options.dataDir ?? ".signpost";
+  const command = task.replaceAll("=.signpost", `=${dataDir}`);
+  return startProcess(runtime, spawn("sh", ["-c", `exec ${command}`], { cwd: ROOT, env: { ...env, SIGNPOST_DATA_DIR: dataDir, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true }));
+}
+
+async function startProcess(runtime: Runtime, child: ChildProcess): Promise<RunningService> {
   let stdout = "";
   let stderr = "";
   child.stdout!.on("data", (chunk) => (stdout += chunk));
@@ -31,7 +56,7 @@ export async function startService(env: Record<string, string | undefined>): Pro
   const exited = new Promise<number | null>((resolve) => child.once("exit", (code) => resolve(code)));
 
   const url = await new Promise<string>((resolve, reject) => {
-    const timer = setTimeout(() => reject(new Error(`signpost did not start in 20 s:\n${stderr}`)), 20_000);
+    const timer = setTimeout(() => reject(new Error(`signpost (${runtime}) did not start in 30 s:\n${stderr}`)), 30_000);
     const check = () => {
       const match = /"message":"listening","url":"([^"]+)"/.exec(stderr);
       if (match) {
@@ -40,10 +65,11 @@ export async function startService(env: Record<string, string | undefined>): Pro
       }
     };
     child.stderr!.on("data", check);
-    exited.then((code) => reject(new Error(`signpost exited with ${code}:\n${stderr}`)));
+    exited.then((code) => reject(new Error(`signpost (${runtime}) exited with ${code}:\n${stderr}`)));
   });
 
   return {
+    runtime,
     url,
     printedToken: /generated an admin token[^\n]*\n([A-Za-z0-9_-]{43})\n/.exec(stderr)?.[1],
     stderr: () => stderr,
@@ -61,6 +87,70 @@ export async function startService(env: Record<string, string | undefined>): Pro
       return code;
     },
   };
+}
+
+let built: Promise<string> | undefined;
+
+/** Builds the Worker as `wrangler deploy` would, offline; resolves with the output folder. */
+export function buildWorker(): Promise<string> {
+  built ??= new Promise((resolve, reject) => {
+    const outDir = mkdtempSync(join(tmpdir(), "signpost-worker-"));
+    const config = mkdtempSync(join(tmpdir(), "signpost-wrangler-config-"));
+    const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: config, NO_COLOR: "1" };
+    execFile("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir], { cwd: ROOT, env }, (error, stdout, stderr) => {
+      rmSync(config, { recursive: true, force: true });
+      if (error) reject(new Error(`wrangler deploy --dry-run failed:\n${stdout}${stderr}`));
+      else resolve(outDir);
+    });
+  });
+  return built;
+}
+
+function compatibilityDate(): string {
+  const match = /^compatibility_date\s*=\s*"([^"]+)"/m.exec(readFileSync(join(ROOT, "wrangler.toml"), "utf8"));
+  if (!match) throw new Error("wrangler.toml has no compatibility_date");
+  return match[1]!;
+}
+
+async function startWorker(bindings: Record<string, string | undefined>): Promise<RunningService> {
+  const outDir = await buildWorker();
+  let stdout = "";
+  let stderr = "";
+  const mf = new Miniflare({
+    modules: true,
+    scriptPath: join(outDir, "worker.js"),
+    modulesRoot: outDir,
+    compatibilityDate: compatibilityDate(),
+    kvNamespaces: ["ACCOUNTS"],
+    bindings: Object.fromEntries(Object.entries(bindings).filter((entry): entry is [string, string] => entry[1] !== undefined)),
+    host: "127.0.0.1",
+    port: 0,
+    handleRuntimeStdio(out: NodeJS.ReadableStream, err: NodeJS.ReadableStream) {
+      out.on("data", (chunk) => (stdout += chunk));
+      err.on("data", (chunk) => (stderr += chunk));
+    },
+  });
+  const url = await mf.ready.then(
+    (ready) => ready.origin,
+    (error) => Promise.reject(new Error(`workerd did not start: ${error}\n${stderr}`)),
+  );
+  return {
+    runtime: "worker",
+    url,
+    stderr: () => stderr,
+    stdout: () => stdout,
+    crash: () => mf.dispose(),
+    async stop() {
+      await mf.dispose();
+      return 0;
+    },
+  };
+}
+
+/** A fresh data folder, removed by the returned function. */
+export function tempDataDir(prefix: string): [string, () => void] {
+  const dir = mkdtempSync(join(tmpdir(), `signpost-${prefix}-`));
+  return [dir, () => rmSync(dir, { recursive: true, force: true })];
 }
 
 /** A client for the service's API with the admin token. */

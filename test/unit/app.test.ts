@@ -76,6 +76,20 @@ describe("authentication", () => {
     }
   });
 
+  it("fails closed with 503 when no admin token is configured", async () => {
+    const app = createApp({
+      store: memoryStore(),
+      credentials: fromEnv({}),
+      presigner: createPresigner(nodeSha256),
+      config: { adminToken: undefined },
+    });
+    expect((await app.request("/health")).status).toBe(200);
+    for (const authorization of ["", "Bearer ", "Bearer undefined"]) {
+      const response = await app.request("/AwsAccount", { headers: { authorization } });
+      await expectOutcome(response, 503, /set SIGNPOST_ADMIN_TOKEN/);
+    }
+  });
+
   it("accepts the token with any case of the scheme", async () => {
     const { app } = setup();
     const response = await app.request("/AwsAccount", { headers: { authorization: `bearer ${TOKEN}` } });

@@ -6,6 +6,7 @@ import { openKv } from "@deno/kv";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AwsAccount } from "../../src/account.ts";
 import { denoKvStore } from "../../src/store/kv.ts";
+import { cachedStore } from "../../src/store/cache.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import type { AccountStore } from "../../src/store/store.ts";
 
@@ -27,7 +28,32 @@ const stores: [string, () => Promise<AccountStore>][] = [
   ["memory", async () => memoryStore()],
   ["Deno KV (@deno/kv, in memory)", async () => denoKvStore(await openKv())],
   ["Deno KV (@deno/kv, file)", async () => denoKvStore(await openKv(join(dir, `${Math.random()}.kv`)))],
+  ["cache over Deno KV", async () => cachedStore(denoKvStore(await openKv()), 60_000)],
 ];
+
+describe("cache", () => {
+  it("serves reads from memory for ttl, sees its own writes at once, and others' after ttl", async () => {
+    let time = 0;
+    const backing = memoryStore();
+    let reads = 0;
+    const counting = { ...backing, get: (id: string) => (reads++, backing.get(id)) };
+    const cache = cachedStore(counting, 1000, () => time);
+    await cache.put("a", () => account("a"));
+    expect(await cache.get("a")).toEqual(account("a"));
+    expect(await cache.get("a")).toEqual(account("a"));
+    expect(reads).toBe(0);
+    await backing.put("a", () => account("a", "2")); // a write elsewhere
+    expect((await cache.get("a"))!.meta.versionId).toBe("1");
+    time = 1001;
+    expect((await cache.get("a"))!.meta.versionId).toBe("2");
+    expect(reads).toBe(1);
+    await cache.delete("a");
+    expect(await cache.get("a")).toBeNull();
+    expect(await cache.get("missing")).toBeNull();
+    expect(await cache.get("missing")).toBeNull();
+    expect(reads).toBe(2); // absent accounts are cached too
+  });
+});
 
 describe.each(stores)("%s", (_, make) => {
   it("puts, gets, lists in id order and deletes", async () => {
@@ -45,12 +71,21 @@ describe.each(stores)("%s", (_, make) => {
     expect((await store.list()).map((a) => a.id)).toEqual(["b"]);
   });
 
-  it("does not let callers mutate what is stored", async () => {
+  it("does not let callers change what is stored", async () => {
     const store = await make();
     const { current } = await store.put("a", () => account("a"));
-    current.region = "mutated";
-    (await store.get("a"))!.region = "mutated too";
-    expect((await store.get("a"))!.region).toBe("us-east-1");
+    const attempt = (change: () => void) => {
+      try {
+        change();
+      } catch {
+        // frozen: refusing is fine too
+      }
+    };
+    attempt(() => (current.region = "mutated"));
+    const read = (await store.get("a"))!;
+    attempt(() => (read.region = "mutated too"));
+    attempt(() => (read.meta.versionId = "99"));
+    expect(await store.get("a")).toEqual(account("a"));
   });
 
   it("loses no update under 50 concurrent read-modify-writes of one account", async () => {

@@ -1,0 +1,81 @@
+/// <reference lib="deno.ns" />
+/// <reference lib="deno.unstable" />
+// Deno and Deno Deploy entry: `deno task start`. Accounts in Deno KV: on Deno Deploy its managed database,
+// elsewhere the file SIGNPOST_DATA_DIR/accounts.kv (the same format as the Node store). Signing uses Web Crypto.
+import { createApp } from "../app.ts";
+import { fromEnv } from "../credentials/env.ts";
+import { createPresigner, webCryptoSha256 } from "../signer.ts";
+import { denoKvStore } from "../store/kv.ts";
+
+// Read by name: `deno task start` grants --allow-env for exactly these (see deno.json).
+const ENV_NAMES = [
+  "PORT", "HOST", "SIGNPOST_DATA_DIR", "SIGNPOST_ADMIN_TOKEN", "DENO_DEPLOYMENT_ID",
+  "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+];
+const environment: Record<string, string | undefined> = Object.fromEntries(ENV_NAMES.map((name) => [name, Deno.env.get(name) || undefined]));
+const env = (name: string): string | undefined => environment[name];
+
+function log(stream: "stdout" | "stderr", entry: Record<string, unknown>) {
+  (stream === "stdout" ? console.log : console.error)(JSON.stringify(entry));
+}
+
+/** SIGNPOST_ADMIN_TOKEN; else, outside Deno Deploy, the token kept in the data folder or a new one (printed once). */
+async function adminToken(dataDir: string | undefined): Promise<string | undefined> {
+  const configured = env("SIGNPOST_ADMIN_TOKEN");
+  if (configured) {
+    if (configured.length < 16) throw new Error("SIGNPOST_ADMIN_TOKEN must be at least 16 characters");
+    return configured;
+  }
+  if (!dataDir) return undefined; // Deno Deploy has no disk: fail closed (503) until the token is set
+  const file = `${dataDir}/admin-token`;
+  try {
+    const stored = (await Deno.readTextFile(file)).trim();
+    if (stored) {
+      log("stderr", { message: "admin token read from file", file });
+      return stored;
+    }
+  } catch (error) {
+    if (!(error instanceof Deno.errors.NotFound)) throw error;
+  }
+  const bytes = crypto.getRandomValues(new Uint8Array(32));
+  const token = btoa(String.fromCharCode(...bytes)).replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "");
+  await Deno.writeTextFile(file, `${token}\n`, { mode: 0o600, createNew: true });
+  console.error(`signpost: generated an admin token, kept in ${file} (mode 0600):\n${token}`);
+  return token;
+}
+
+const onDeploy = env("DENO_DEPLOYMENT_ID") !== undefined;
+const dataDir = onDeploy ? undefined : (env("SIGNPOST_DATA_DIR") ?? ".signpost").replace(/\/+$/, "");
+if (dataDir) await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
+
+const kv = await Deno.openKv(dataDir ? `${dataDir}/accounts.kv` : undefined);
+const app = createApp({
+  store: denoKvStore(kv),
+  credentials: fromEnv(environment),
+  presigner: createPresigner(webCryptoSha256()),
+  config: { adminToken: await adminToken(dataDir) },
+  log: (entry) => log("stdout", entry),
+});
+
+const server = Deno.serve(
+  {
+    port: Number(env("PORT") ?? 8787),
+    hostname: env("HOST") ?? "127.0.0.1",
+    onListen: ({ hostname, port }) => {
+      const host = hostname.includes(":") ? `[${hostname}]` : hostname;
+      log("stderr", { message: "listening", url: `http://${host}:${port}`, dataDir });
+    },
+  },
+  app.fetch,
+);
+
+if (!onDeploy) {
+  for (const signal of ["SIGTERM", "SIGINT"] as const) {
+    Deno.addSignalListener(signal, async () => {
+      log("stderr", { message: "stopping", signal });
+      await server.shutdown();
+      kv.close();
+      Deno.exit(0);
+    });
+  }
+}

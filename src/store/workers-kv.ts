@@ -1,0 +1,44 @@
+// Accounts in a Cloudflare Workers KV namespace. KV is eventually consistent and has no compare-and-set:
+// a write is visible at once in the location that made it and within about 60 s elsewhere, and two
+// concurrent writes of one account keep the last. Typed structurally, so the core needs no Workers types.
+import type { AwsAccount } from "../account.ts";
+import type { AccountStore } from "./store.ts";
+
+/** The part of a Workers KVNamespace that the store uses. */
+export interface WorkersKvLike {
+  get(key: string, type: "json"): Promise<unknown>;
+  put(key: string, value: string): Promise<void>;
+  delete(key: string): Promise<void>;
+  list(options: { prefix: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
+}
+
+const PREFIX = "AwsAccount/";
+
+export function workersKvStore(kv: WorkersKvLike): AccountStore {
+  const get = async (id: string) => ((await kv.get(PREFIX + id, "json")) as AwsAccount | null) ?? null;
+  return {
+    get,
+    async list() {
+      const names: string[] = [];
+      let cursor: string | undefined;
+      do {
+        const page = await kv.list({ prefix: PREFIX, ...(cursor ? { cursor } : {}) });
+        names.push(...page.keys.map((key) => key.name));
+        cursor = page.list_complete ? undefined : page.cursor;
+      } while (cursor);
+      const accounts = await Promise.all(names.map((name) => get(name.slice(PREFIX.length))));
+      return accounts.filter((account): account is AwsAccount => account !== null);
+    },
+    async put(id, next) {
+      const previous = await get(id);
+      const current = next(previous);
+      await kv.put(PREFIX + id, JSON.stringify(current));
+      return { previous, current };
+    },
+    async delete(id) {
+      const previous = await get(id);
+      if (previous) await kv.delete(PREFIX + id);
+      return previous;
+    },
+  };
+}
