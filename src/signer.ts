@@ -1,4 +1,5 @@
-// SigV4 query-string presigning for S3 (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html).
+// SigV4 query-string presigning for S3 (https://docs.aws.amazon.com/AmazonS3/latest/API/sigv4-query-string-auth.html),
+// and header signing for the few API calls signpost makes itself (STS AssumeRole, a form POST).
 // Small on purpose: one canonical request, one string to sign, one HMAC, with the derived signing key cached.
 // The hash primitives are injected: Web Crypto everywhere, node:crypto on Node (synchronous, ~20x faster per call).
 
@@ -41,6 +42,27 @@ export interface Presigner {
   presign(request: PresignRequest): Promise<string>;
 }
 
+/** A request signed with an Authorization header (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). */
+export interface SignRequest {
+  method: string;
+  /** host[:port] exactly as the client will send it in the Host header. */
+  host: string;
+  /** Already-encoded path, signed as is (STS: "/"). No query string. */
+  path: string;
+  /** Headers to send and sign, names in lower case; not host (added here) nor authorization. */
+  headers: Record<string, string>;
+  body: string;
+  region: string;
+  service: string;
+  credentials: Credentials;
+  date: Date;
+}
+
+export interface HeaderSigner {
+  /** The headers to send: the given ones, x-amz-date, x-amz-security-token (temporary credentials), authorization. */
+  sign(request: SignRequest): Promise<Record<string, string>>;
+}
+
 /** encodeURIComponent plus the RFC 3986 reserved characters it leaves alone. */
 export function encodeRfc3986(value: string): string {
   return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
@@ -53,7 +75,7 @@ export function amzDate(date: Date): string {
 
 const MAX_CACHED_KEYS = 256;
 
-export function createPresigner<Key>(crypto: Sha256<Key>): Presigner {
+export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSigner {
   // Derived keys change once a day per secret/region/service; deriving costs four HMACs.
   const signingKeys = new Map<string, Key>();
   const encoder = new TextEncoder();
@@ -70,6 +92,13 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner {
     if (signingKeys.size >= MAX_CACHED_KEYS) signingKeys.clear();
     signingKeys.set(cacheKey, key);
     return key;
+  }
+
+  /** The hex signature of a canonical request (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). */
+  async function signature(canonicalRequest: string, time: string, region: string, service: string, secret: string) {
+    const day = time.slice(0, 8);
+    const stringToSign = `AWS4-HMAC-SHA256\n${time}\n${day}/${region}/${service}/aws4_request\n${await crypto.sha256Hex(canonicalRequest)}`;
+    return crypto.hmacHex(await signingKey(secret, day, region, service), stringToSign);
   }
 
   return {
@@ -94,10 +123,31 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner {
       const query = encoded.map(([name, value]) => `${name}=${value}`).join("&");
 
       const canonicalRequest = `${request.method}\n${request.path}\n${query}\nhost:${request.host}\n\nhost\nUNSIGNED-PAYLOAD`;
-      const stringToSign = `AWS4-HMAC-SHA256\n${time}\n${scope}\n${await crypto.sha256Hex(canonicalRequest)}`;
-      const key = await signingKey(credentials.secretAccessKey, day, region, service);
-      const signature = await crypto.hmacHex(key, stringToSign);
-      return `${request.protocol}//${request.host}${request.path}?${query}&X-Amz-Signature=${signature}`;
+      const signed = await signature(canonicalRequest, time, region, service, credentials.secretAccessKey);
+      return `${request.protocol}//${request.host}${request.path}?${query}&X-Amz-Signature=${signed}`;
+    },
+
+    async sign(request) {
+      const { credentials, region, service } = request;
+      const time = amzDate(request.date);
+      const headers: Record<string, string> = { ...request.headers, "x-amz-date": time };
+      if (credentials.sessionToken) headers["x-amz-security-token"] = credentials.sessionToken;
+      for (const name of Object.keys(headers)) {
+        if (name !== name.toLowerCase() || name === "host" || name === "authorization") throw new Error(`cannot sign header ${name}`);
+      }
+      // Canonical headers: lower-case names in code-unit order, values trimmed with inner runs of spaces collapsed.
+      const canonical = Object.entries({ ...headers, host: request.host })
+        .map(([name, value]) => [name, value.trim().replace(/\s+/g, " ")] as const)
+        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      const names = canonical.map(([name]) => name).join(";");
+      const canonicalHeaders = canonical.map(([name, value]) => `${name}:${value}\n`).join("");
+      // As S3 and the AWS SDK: a given x-amz-content-sha256 (e.g. UNSIGNED-PAYLOAD) stands for the payload's hash.
+      const payloadHash = headers["x-amz-content-sha256"] ?? (await crypto.sha256Hex(request.body));
+      const canonicalRequest = `${request.method}\n${request.path}\n\n${canonicalHeaders}\n${names}\n${payloadHash}`;
+      const signed = await signature(canonicalRequest, time, region, service, credentials.secretAccessKey);
+      const scope = `${time.slice(0, 8)}/${region}/${service}/aws4_request`;
+      headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names}, Signature=${signed}`;
+      return headers;
     },
   };
 }
