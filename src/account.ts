@@ -11,6 +11,12 @@ export interface AwsAccount {
   host?: string;
   "path-style": boolean;
   "use-ssl": boolean;
+  /** An IAM role to assume (STS AssumeRole) with the account's keys or the default credentials. */
+  "role-arn"?: string;
+  "external-id"?: string;
+  "role-session-name"?: string;
+  /** Lifetime of the role's temporary credentials: 900..43200 seconds (STS default 3600). */
+  "duration-seconds"?: number;
   meta: { versionId: string; lastUpdated: string };
 }
 
@@ -25,9 +31,17 @@ const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
 // Printable ASCII; no '/' in the key id since it is joined with '/' into X-Amz-Credential.
 const ACCESS_KEY_ID = /^[\x21-\x2e\x30-\x7e]{1,128}$/;
 const SECRET = /^[\x20-\x7e]{1,256}$/;
+// STS AssumeRole parameter rules (https://docs.aws.amazon.com/STS/latest/APIReference/API_AssumeRole.html). The
+// account part of the ARN may be empty (Ceph RGW: arn:aws:iam:::role/Name) or an RGW tenant.
+const ROLE_ARN = /^arn:[a-z][a-z0-9-]{0,31}:iam::[A-Za-z0-9_-]{0,64}:role\/[\w+=,.@\/-]{0,1900}[\w+=,.@-]$/;
+const EXTERNAL_ID = /^[\w+=,.@:\/-]{2,1224}$/;
+const SESSION_NAME = /^[\w+=,.@-]{2,64}$/;
+export const MIN_ROLE_DURATION = 900;
+export const MAX_ROLE_DURATION = 43200;
 
 const fields = new Set([
   "resourceType", "id", "meta", "region", "access-key-id", "secret-access-key", "host", "path-style", "use-ssl",
+  "role-arn", "external-id", "role-session-name", "duration-seconds",
 ]);
 
 function optionalString(body: Record<string, unknown>, name: string, pattern: RegExp, rule: string): string | undefined {
@@ -77,6 +91,25 @@ export function parseAwsAccount(body: unknown, id: string): AwsAccountInput {
     account["secret-access-key"] = secret;
   }
   if (typeof host === "string") account.host = checkHost(host);
+
+  const roleArn = optionalString(record, "role-arn", ROLE_ARN, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/name");
+  const externalId = optionalString(record, "external-id", EXTERNAL_ID, "must be 2 to 1224 characters of letters, digits and +=,.@:/-_");
+  const sessionName = optionalString(record, "role-session-name", SESSION_NAME, "must be 2 to 64 characters of letters, digits and +=,.@-_");
+  const duration = record["duration-seconds"];
+  if (duration !== undefined && duration !== null) {
+    if (typeof duration !== "number" || !Number.isInteger(duration) || duration < MIN_ROLE_DURATION || duration > MAX_ROLE_DURATION) {
+      invalid(`duration-seconds must be a whole number from ${MIN_ROLE_DURATION} to ${MAX_ROLE_DURATION}`);
+    }
+  }
+  if (roleArn === undefined) {
+    const orphan = ["external-id", "role-session-name", "duration-seconds"].find((name) => record[name] !== undefined && record[name] !== null);
+    if (orphan) invalid(`${orphan} applies only with role-arn`);
+  } else {
+    account["role-arn"] = roleArn;
+    if (externalId !== undefined) account["external-id"] = externalId;
+    if (sessionName !== undefined) account["role-session-name"] = sessionName;
+    if (typeof duration === "number") account["duration-seconds"] = duration;
+  }
   return account;
 }
 

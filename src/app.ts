@@ -3,7 +3,9 @@ import { Hono, type Context } from "hono";
 import { type AwsAccount, parseAwsAccount, publicView } from "./account.ts";
 import { requireBearer } from "./auth.ts";
 import { MAX_BODY_BYTES, readBody, render, wantsYaml } from "./body.ts";
+import { urlLifetime } from "./credentials/lifetime.ts";
 import type { CredentialProvider } from "./credentials/provider.ts";
+import type { RoleCredentials } from "./credentials/roles.ts";
 import { HttpError, operationOutcome } from "./errors.ts";
 import { objectLocation } from "./s3url.ts";
 import type { Presigner } from "./signer.ts";
@@ -22,6 +24,8 @@ export interface AppDeps {
   store: AccountStore;
   /** Credentials for accounts without access-key-id (the default chain). */
   credentials: CredentialProvider;
+  /** STS AssumeRole for accounts with role-arn; without it such accounts answer 503. */
+  roles?: RoleCredentials;
   presigner: Presigner;
   config: AppConfig;
   /** Milliseconds since the epoch; injectable for tests. */
@@ -147,22 +151,28 @@ export function createApp(deps: AppDeps): Hono {
   // --- Presigned URLs -------------------------------------------------------------------------
 
   const presign = async (c: Context, method: "PUT" | "GET" | "DELETE", accountId: string, bucket: string, rawKey: unknown) => {
-    const expiresIn = parseExpiration(c.req.queries("expiration") ?? []);
+    const requested = parseExpiration(c.req.queries("expiration") ?? []);
     const key = checkKey(rawKey);
     const account = await findAccount(accountId);
-    const credentials = account["access-key-id"]
-      ? { accessKeyId: account["access-key-id"], secretAccessKey: account["secret-access-key"] ?? "" }
-      : await deps.credentials();
+    const source: CredentialProvider = account["access-key-id"]
+      ? async () => ({ accessKeyId: account["access-key-id"]!, secretAccessKey: account["secret-access-key"] ?? "" })
+      : deps.credentials;
+    if (account["role-arn"] && !deps.roles) throw new HttpError(503, "role-arn is set, but this runtime has no role assumption configured");
+    const credentials = account["role-arn"] ? await deps.roles!(account, source) : await source();
+    const date = new Date(now());
+    // Never promise a URL a longer life than the credentials that sign it.
+    const { expiresIn, expiresAt, capped } = urlLifetime(requested, credentials, date);
     const url = await presigner.presign({
       method,
       ...objectLocation(account, bucket, key),
       region: account.region,
       credentials,
       expiresIn,
-      date: new Date(now()),
+      date,
     });
     // A presigned URL is a bearer credential: keep it out of shared caches.
-    return respond(c, { url }, 200, { "cache-control": "no-store" });
+    const body = { url, "expires-at": expiresAt.toISOString().replace(".000Z", "Z"), ...(capped ? { "expiry-capped": true } : {}) };
+    return respond(c, body, 200, { "cache-control": "no-store", ...(capped ? { "signpost-expiry-capped": "true" } : {}) });
   };
 
   app.post("/aws/storage/:account/:bucket", async (c) => {

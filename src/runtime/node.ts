@@ -5,10 +5,12 @@ import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { openKv } from "@deno/kv";
 import { createApp } from "../app.ts";
-import { fromEnv } from "../credentials/env.ts";
+import { defaultChain } from "../credentials/chain.ts";
+import { createRoleCredentials } from "../credentials/roles.ts";
 import { createPresigner } from "../signer.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { nodeSha256 } from "./node-crypto.ts";
+import { nodeIo } from "./node-io.ts";
 
 function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
   stream.write(`${JSON.stringify(entry)}\n`);
@@ -44,12 +46,16 @@ async function main() {
   const hostname = process.env.HOST || "127.0.0.1";
 
   const kv = await openKv(join(dataDir, "accounts.kv"));
+  const signer = createPresigner(nodeSha256);
+  const io = nodeIo();
+  const log = (entry: Record<string, unknown>) => writeLine(process.stdout, entry);
   const app = createApp({
     store: denoKvStore(kv),
-    credentials: fromEnv(process.env),
-    presigner: createPresigner(nodeSha256),
+    credentials: defaultChain(io, { signer, log }),
+    roles: createRoleCredentials(io, { signer, log }),
+    presigner: signer,
     config: { adminToken: adminToken(dataDir) },
-    log: (entry) => writeLine(process.stdout, entry),
+    log,
   });
 
   const server = serve({ fetch: app.fetch, port, hostname }, (info) => {

@@ -1,0 +1,155 @@
+// A small STS client: AssumeRole (SigV4 header-signed) and AssumeRoleWithWebIdentity (unsigned), both POSTs of a
+// form to the query API (https://docs.aws.amazon.com/STS/latest/APIReference/). STS must be POSTed to: an
+// S3-compatible server that also serves STS on its S3 port (Ceph RGW, MinIO) takes a GET as an S3 request.
+import type { Credentials, HeaderSigner } from "../signer.ts";
+import { encodeRfc3986 } from "../signer.ts";
+import type { HostIO } from "./provider.ts";
+import { describeError, fetchText, parseTimestamp, sleep } from "./provider.ts";
+
+export const STS_TIMEOUT_MS = 5000;
+const ATTEMPTS = 3; // as the SDK's standard retry strategy
+const RETRYABLE_CODES = new Set(["Throttling", "ThrottlingException", "RequestLimitExceeded", "IDPCommunicationError", "ServiceUnavailable", "InternalFailure"]);
+
+export interface StsEndpoint {
+  url: URL;
+  /** The region to sign for. */
+  region: string;
+}
+
+/**
+ * Where STS calls go: AWS_ENDPOINT_URL_STS, then AWS_ENDPOINT_URL (as the AWS SDKs, unless
+ * AWS_IGNORE_CONFIGURED_ENDPOINT_URLS=true); else `host` (an S3-compatible server: MinIO and Ceph serve STS there);
+ * else the regional endpoint, or the global one when no region is known.
+ */
+export function stsEndpoint(env: HostIO["env"], region: string | undefined, host?: { host: string; useSsl: boolean }): StsEndpoint | string {
+  const signingRegion = region || "us-east-1";
+  const ignore = env.AWS_IGNORE_CONFIGURED_ENDPOINT_URLS?.toLowerCase() === "true";
+  for (const name of ["AWS_ENDPOINT_URL_STS", "AWS_ENDPOINT_URL"] as const) {
+    const value = ignore ? undefined : env[name];
+    if (!value) continue;
+    let url: URL;
+    try {
+      url = new URL(value);
+    } catch {
+      return `${name} is not a URL`;
+    }
+    if ((url.protocol !== "https:" && url.protocol !== "http:") || url.search || url.hash || url.username || url.password) {
+      return `${name} must be an http(s) URL without query, fragment or user info`;
+    }
+    return { url, region: signingRegion };
+  }
+  if (host) return { url: new URL(`${host.useSsl ? "https" : "http"}://${host.host}/`), region: signingRegion };
+  return { url: new URL(region ? `https://sts.${region}.amazonaws.com/` : "https://sts.amazonaws.com/"), region: signingRegion };
+}
+
+const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
+
+/** Text content of an XML element; undefined when it holds markup or an unknown entity. */
+function xmlText(raw: string): string | undefined {
+  if (raw.includes("<")) return undefined; // nested element, comment or CDATA: not what STS sends
+  let bad = false;
+  const text = raw.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-z]+);?/g, (entity, name: string) => {
+    if (!entity.endsWith(";")) bad = true;
+    if (name.startsWith("#")) {
+      const code = name[1] === "x" ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
+      if (code > 0x10ffff) bad = true;
+      return bad ? "" : String.fromCodePoint(code);
+    }
+    const character = ENTITIES[name];
+    if (character === undefined) bad = true;
+    return character ?? "";
+  });
+  return bad ? undefined : text;
+}
+
+/** The content of the only `<name>` element in `xml` (attributes allowed), or undefined when there is not exactly one. */
+function element(xml: string, name: string): string | undefined {
+  const pattern = new RegExp(`<${name}(?:\\s[^>]*)?(?:/>|>([\\s\\S]*?)</${name}\\s*>)`, "g");
+  const matches = [...xml.matchAll(pattern)];
+  return matches.length === 1 ? (matches[0]![1] ?? "") : undefined;
+}
+
+function leaf(xml: string, name: string): string | undefined {
+  const raw = element(xml, name);
+  return raw === undefined ? undefined : xmlText(raw)?.trim();
+}
+
+/** Credentials from an STS `<Action>Response`, or a reason why there are none. */
+export function parseStsCredentials(xml: string, action: string): Credentials | string {
+  if (/<!(DOCTYPE|ENTITY)/i.test(xml)) return "the answer declares a DTD";
+  const result = element(xml, `${action}Result`);
+  const block = result === undefined ? undefined : element(result, "Credentials");
+  if (block === undefined) return `the answer has no ${action}Result/Credentials`;
+  const accessKeyId = leaf(block, "AccessKeyId");
+  const secretAccessKey = leaf(block, "SecretAccessKey");
+  const sessionToken = leaf(block, "SessionToken");
+  const expirationText = leaf(block, "Expiration");
+  if (!accessKeyId || !secretAccessKey || !sessionToken || !expirationText) {
+    return "the answer lacks AccessKeyId, SecretAccessKey, SessionToken or Expiration";
+  }
+  const expiration = parseTimestamp(expirationText);
+  if (!expiration) return "Expiration in the answer is not an RFC 3339 timestamp";
+  return { accessKeyId, secretAccessKey, sessionToken, expiration };
+}
+
+/** `Code: Message` from an STS or S3-style error document, cut short and without control characters. */
+function stsError(xml: string): { code: string; text: string } {
+  const code = leaf(xml, "Code") ?? "";
+  const message = leaf(xml, "Message") ?? "";
+  const text = [code, message].filter(Boolean).join(": ").replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 300);
+  return { code, text };
+}
+
+export interface StsCall {
+  endpoint: StsEndpoint;
+  action: "AssumeRole" | "AssumeRoleWithWebIdentity";
+  params: Record<string, string | undefined>;
+  /** AssumeRole is signed with the source credentials; AssumeRoleWithWebIdentity is not signed. */
+  signWith?: { signer: HeaderSigner; credentials: Credentials };
+  timeoutMs?: number;
+}
+
+/** Calls STS; resolves with credentials or a reason (never a secret: the token and keys stay out of it). */
+export async function callSts(io: HostIO, call: StsCall): Promise<Credentials | string> {
+  const { url, region } = call.endpoint;
+  const params: Record<string, string | undefined> = { Action: call.action, Version: "2011-06-15", ...call.params };
+  const body = Object.entries(params)
+    .filter((entry): entry is [string, string] => entry[1] !== undefined)
+    .map(([name, value]) => `${encodeRfc3986(name)}=${encodeRfc3986(value)}`)
+    .join("&");
+  const where = `STS ${call.action} at ${url.origin}`;
+  let reason = "";
+  for (let attempt = 1; attempt <= ATTEMPTS; attempt++) {
+    if (attempt > 1) await sleep(100 * 2 ** (attempt - 2) * (1 + Math.random()));
+    const now = new Date((io.now ?? Date.now)());
+    let headers: Record<string, string> = { "content-type": "application/x-www-form-urlencoded; charset=utf-8" };
+    if (call.signWith) {
+      headers = await call.signWith.signer.sign({
+        method: "POST",
+        host: url.host,
+        path: url.pathname,
+        headers,
+        body,
+        region,
+        service: "sts",
+        credentials: call.signWith.credentials,
+        date: now,
+      });
+    }
+    let answer: { status: number; text: string };
+    try {
+      answer = await fetchText(io, url.href, { method: "POST", headers, body, timeoutMs: call.timeoutMs ?? STS_TIMEOUT_MS });
+    } catch (error) {
+      reason = `${where}: ${describeError(error)}`;
+      continue; // network errors and timeouts are retried
+    }
+    if (answer.status === 200) {
+      const credentials = parseStsCredentials(answer.text, call.action);
+      return typeof credentials === "string" ? `${where}: ${credentials}` : credentials;
+    }
+    const error = stsError(answer.text);
+    reason = `${where}: HTTP ${answer.status}${error.text ? ` ${error.text}` : ""}`;
+    if (answer.status < 500 && answer.status !== 429 && !RETRYABLE_CODES.has(error.code)) break;
+  }
+  return reason;
+}
