@@ -290,7 +290,7 @@ describe("AWS documentation vector (S3 presigned GET example)", () => {
 
 describe("key corpus x targets", () => {
   const keyNames = Object.keys(KEYS);
-  it.each(keyNames.map((name, i) => [name, i] as const))("%s", async (name, i) => {
+  it.each(keyNames.map((name, i) => [name, i] as const))("%s", { timeout: 30_000 }, async (name, i) => {
     for (const [j, target] of TARGETS.entries()) {
       const n = i + j;
       await expectAllAgree(
@@ -324,7 +324,7 @@ describe("parameter matrix", () => {
   // Every method x expiry x date x token x protocol x extra query, on two targets and an awkward key.
   const key = "dir/sub dir/naïve+file (1).txt";
   for (const target of [TARGETS[1]!, TARGETS[5]!]) {
-    it(`${target.name}: methods, expiries, dates, session token, http/https, extra query`, async () => {
+    it(`${target.name}: methods, expiries, dates, session token, http/https, extra query`, { timeout: 60_000 }, async () => {
       let count = 0;
       for (const method of METHODS)
         for (const expiresIn of EXPIRIES)
@@ -432,7 +432,7 @@ describe("signing-key cache", () => {
         expect(second).not.toBe(first);
       });
 
-      it("stays correct past the cache size limit", async () => {
+      it("stays correct past the cache size limit", { timeout: 30_000 }, async () => {
         const presigner = make();
         const regions = Array.from({ length: 300 }, (_, i) => `region-${i}`);
         for (const region of regions) await presigner.presign(request({ ...TARGETS[4]!, region }, "k"));
