@@ -39,7 +39,8 @@ export interface PresignRequest {
 }
 
 export interface Presigner {
-  presign(request: PresignRequest): Promise<string>;
+  /** The URL; a plain string when the hash primitives answer synchronously (node:crypto). */
+  presign(request: PresignRequest): string | Promise<string>;
 }
 
 /** A request signed with an Authorization header (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). */
@@ -63,17 +64,30 @@ export interface HeaderSigner {
   sign(request: SignRequest): Promise<Record<string, string>>;
 }
 
+const UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
+const SUB_DELIMS = /[!'()*]/;
+
 /** encodeURIComponent plus the RFC 3986 reserved characters it leaves alone. */
 export function encodeRfc3986(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  if (UNRESERVED.test(value)) return value; // nothing to encode (ids, dates, numbers, most key segments)
+  const encoded = encodeURIComponent(value);
+  if (!SUB_DELIMS.test(encoded)) return encoded;
+  return encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
 /** `20130524T000000Z` */
 export function amzDate(date: Date): string {
-  return date.toISOString().replace(/[-:]|\.\d{3}/g, "");
+  const iso = date.toISOString(); // 2013-05-24T00:00:00.000Z, or with a 6-digit signed year
+  if (iso.length !== 24) return iso.replace(/[-:]|\.\d{3}/g, "");
+  return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
 }
 
 const MAX_CACHED_KEYS = 256;
+
+/** Continues at once when `value` is plain (node:crypto), or once it resolves (Web Crypto). */
+function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
+  return value instanceof Promise ? value.then(next) : next(value);
+}
 
 export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSigner {
   // Derived keys change once a day per secret/region/service; deriving costs four HMACs.
@@ -95,36 +109,44 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
   }
 
   /** The hex signature of a canonical request (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). */
-  async function signature(canonicalRequest: string, time: string, region: string, service: string, secret: string) {
+  function signature(canonicalRequest: string, time: string, region: string, service: string, secret: string): string | Promise<string> {
     const day = time.slice(0, 8);
-    const stringToSign = `AWS4-HMAC-SHA256\n${time}\n${day}/${region}/${service}/aws4_request\n${await crypto.sha256Hex(canonicalRequest)}`;
-    return crypto.hmacHex(await signingKey(secret, day, region, service), stringToSign);
+    return then(crypto.sha256Hex(canonicalRequest), (hash) => {
+      const stringToSign = `AWS4-HMAC-SHA256\n${time}\n${day}/${region}/${service}/aws4_request\n${hash}`;
+      const key = signingKeys.get(`${day}\n${region}\n${service}\n${secret}`);
+      if (key !== undefined) return crypto.hmacHex(key, stringToSign);
+      return signingKey(secret, day, region, service).then((derived) => crypto.hmacHex(derived, stringToSign));
+    });
   }
 
   return {
-    async presign(request) {
+    presign(request) {
       const { credentials, region } = request;
       const service = request.service ?? "s3";
       const time = amzDate(request.date);
       const day = time.slice(0, 8);
       const scope = `${day}/${region}/${service}/aws4_request`;
 
-      const params: [string, string][] = [
+      // The fixed parameters are listed in canonical (encoded-name) order; only extra ones need a sort.
+      const params: (readonly [string, string])[] = [
         ["X-Amz-Algorithm", "AWS4-HMAC-SHA256"],
-        ["X-Amz-Credential", `${credentials.accessKeyId}/${scope}`],
+        ["X-Amz-Credential", encodeRfc3986(`${credentials.accessKeyId}/${scope}`)],
         ["X-Amz-Date", time],
-        ["X-Amz-Expires", String(request.expiresIn)],
+        ["X-Amz-Expires", encodeRfc3986(String(request.expiresIn))],
+        ...(credentials.sessionToken ? [["X-Amz-Security-Token", encodeRfc3986(credentials.sessionToken)] as const] : []),
         ["X-Amz-SignedHeaders", "host"],
       ];
-      if (credentials.sessionToken) params.push(["X-Amz-Security-Token", credentials.sessionToken]);
-      if (request.query) for (const [name, value] of Object.entries(request.query)) params.push([name, value]);
-      const encoded = params.map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const);
-      encoded.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)); // by encoded name, in code-unit order
-      const query = encoded.map(([name, value]) => `${name}=${value}`).join("&");
+      if (request.query) {
+        for (const [name, value] of Object.entries(request.query)) params.push([encodeRfc3986(name), encodeRfc3986(value)]);
+        params.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)); // by encoded name, in code-unit order
+      }
+      const query = params.map(([name, value]) => `${name}=${value}`).join("&");
 
       const canonicalRequest = `${request.method}\n${request.path}\n${query}\nhost:${request.host}\n\nhost\nUNSIGNED-PAYLOAD`;
-      const signed = await signature(canonicalRequest, time, region, service, credentials.secretAccessKey);
-      return `${request.protocol}//${request.host}${request.path}?${query}&X-Amz-Signature=${signed}`;
+      return then(
+        signature(canonicalRequest, time, region, service, credentials.secretAccessKey),
+        (signed) => `${request.protocol}//${request.host}${request.path}?${query}&X-Amz-Signature=${signed}`,
+      );
     },
 
     async sign(request) {
