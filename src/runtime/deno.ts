@@ -5,6 +5,7 @@
 import { createApp } from "../app.ts";
 import { fromEnv } from "../credentials/env.ts";
 import { createPresigner, webCryptoSha256 } from "../signer.ts";
+import { ACCOUNT_CACHE_MS, cachedStore } from "../store/cache.ts";
 import { denoKvStore } from "../store/kv.ts";
 
 // Read by name: `deno task start` grants --allow-env for exactly these (see deno.json).
@@ -50,7 +51,7 @@ if (dataDir) await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
 
 const kv = await Deno.openKv(dataDir ? `${dataDir}/accounts.kv` : undefined);
 const app = createApp({
-  store: denoKvStore(kv),
+  store: cachedStore(denoKvStore(kv), ACCOUNT_CACHE_MS),
   credentials: fromEnv(environment),
   presigner: createPresigner(webCryptoSha256()),
   config: { adminToken: await adminToken(dataDir) },

@@ -8,6 +8,7 @@ import { createApp } from "../app.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createRoleCredentials } from "../credentials/roles.ts";
 import { createPresigner } from "../signer.ts";
+import { ACCOUNT_CACHE_MS, cachedStore } from "../store/cache.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
@@ -50,7 +51,7 @@ async function main() {
   const io = nodeIo();
   const log = (entry: Record<string, unknown>) => writeLine(process.stdout, entry);
   const app = createApp({
-    store: denoKvStore(kv),
+    store: cachedStore(denoKvStore(kv), ACCOUNT_CACHE_MS),
     credentials: defaultChain(io, { signer, log }),
     roles: createRoleCredentials(io, { signer, log }),
     presigner: signer,

@@ -5,7 +5,7 @@ import type { Hono } from "hono";
 import { createApp } from "../app.ts";
 import { fromEnv } from "../credentials/env.ts";
 import { createPresigner, webCryptoSha256 } from "../signer.ts";
-import { cachedStore } from "../store/cache.ts";
+import { ACCOUNT_CACHE_MS, cachedStore } from "../store/cache.ts";
 import { workersKvStore } from "../store/workers-kv.ts";
 
 export interface Env {
@@ -16,9 +16,6 @@ export interface Env {
   AWS_SESSION_TOKEN?: string;
   AWS_CREDENTIAL_EXPIRATION?: string;
 }
-
-/** How long an isolate trusts an account it read; its own writes refresh it at once. */
-const ACCOUNT_CACHE_MS = 5_000;
 
 // One app per isolate (bindings do not change within one).
 let app: Hono | undefined;

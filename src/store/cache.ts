@@ -5,6 +5,9 @@ import type { AccountStore } from "./store.ts";
 
 const MAX_ENTRIES = 10_000;
 
+/** How long a process or isolate trusts an account it read; its own writes refresh the cache at once. */
+export const ACCOUNT_CACHE_MS = 5_000;
+
 export function cachedStore(store: AccountStore, ttlMs: number, now: () => number = Date.now): AccountStore {
   const entries = new Map<string, { account: AwsAccount | null; until: number }>();
   const remember = (id: string, account: AwsAccount | null) => {
