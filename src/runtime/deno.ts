@@ -2,6 +2,7 @@
 /// <reference lib="deno.unstable" />
 // Deno and Deno Deploy entry: `deno task start`. Accounts in Deno KV: on Deno Deploy its managed database,
 // elsewhere the file SIGNPOST_DATA_DIR/accounts.kv (the same format as the Node store). Signing uses Web Crypto.
+import type { AwsAccount } from "../account.ts";
 import { createApp } from "../app.ts";
 import { fromEnv } from "../credentials/env.ts";
 import { createPresigner, webCryptoSha256 } from "../signer.ts";
@@ -51,7 +52,7 @@ if (dataDir) await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
 
 const kv = await Deno.openKv(dataDir ? `${dataDir}/accounts.kv` : undefined);
 const app = createApp({
-  store: cachedStore(denoKvStore(kv), ACCOUNT_CACHE_MS),
+  store: cachedStore(denoKvStore<AwsAccount>(kv, "AwsAccount"), ACCOUNT_CACHE_MS),
   credentials: fromEnv(environment),
   presigner: createPresigner(webCryptoSha256()),
   config: { adminToken: await adminToken(dataDir) },

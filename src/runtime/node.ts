@@ -4,6 +4,7 @@ import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { openKv } from "@deno/kv";
+import type { AwsAccount } from "../account.ts";
 import { createApp } from "../app.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createRoleCredentials } from "../credentials/roles.ts";
@@ -51,7 +52,7 @@ async function main() {
   const io = nodeIo();
   const log = (entry: Record<string, unknown>) => writeLine(process.stdout, entry);
   const app = createApp({
-    store: cachedStore(denoKvStore(kv), ACCOUNT_CACHE_MS),
+    store: cachedStore(denoKvStore<AwsAccount>(kv, "AwsAccount"), ACCOUNT_CACHE_MS),
     credentials: defaultChain(io, { signer, log }),
     roles: createRoleCredentials(io, { signer, log }),
     presigner: signer,

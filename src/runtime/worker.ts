@@ -2,6 +2,7 @@
 // optional AWS_* default credentials come as secrets. Signing uses Web Crypto.
 import type { ExecutionContext, KVNamespace } from "@cloudflare/workers-types";
 import type { Hono } from "hono";
+import type { AwsAccount } from "../account.ts";
 import { createApp } from "../app.ts";
 import { fromEnv } from "../credentials/env.ts";
 import { createPresigner, webCryptoSha256 } from "../signer.ts";
@@ -22,7 +23,7 @@ let app: Hono | undefined;
 
 function build(env: Env): Hono {
   return createApp({
-    store: cachedStore(workersKvStore(env.ACCOUNTS), ACCOUNT_CACHE_MS),
+    store: cachedStore(workersKvStore<AwsAccount>(env.ACCOUNTS, "AwsAccount"), ACCOUNT_CACHE_MS),
     credentials: fromEnv(env as unknown as Record<string, string | undefined>),
     presigner: createPresigner(webCryptoSha256()),
     config: { adminToken: env.SIGNPOST_ADMIN_TOKEN },

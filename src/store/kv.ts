@@ -1,7 +1,6 @@
-// Accounts in a Deno KV database: Deno.openKv() on Deno and Deno Deploy, @deno/kv (the same engine,
+// Resources in a Deno KV database, under [resourceType, id]: Deno.openKv() on Deno and Deno Deploy, @deno/kv (the same engine,
 // an SQLite file) on Node. Both speak this API, so both share one on-disk format.
-import type { AwsAccount } from "../account.ts";
-import type { AccountStore } from "./store.ts";
+import type { Resource, ResourceStore } from "./store.ts";
 
 // Our keys are all strings, which both Deno's and @deno/kv's key types accept.
 type KvKey = readonly string[];
@@ -25,39 +24,37 @@ export interface DenoKvLike {
   atomic(): KvAtomic;
 }
 
-const PREFIX = ["AwsAccount"] as const;
-
 // Values are UTF-8 JSON bytes: Deno KV stores Uint8Array as raw bytes, while other values are V8-serialized,
 // and Node's older V8 cannot read what a newer Deno wrote. Bytes keep one format for both runtimes.
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();
-const encode = (account: AwsAccount): Uint8Array => encoder.encode(JSON.stringify(account));
-const decode = (value: Uint8Array | null): AwsAccount | null => (value === null ? null : JSON.parse(decoder.decode(value)));
+const encode = (resource: Resource): Uint8Array => encoder.encode(JSON.stringify(resource));
+const decode = <T>(value: Uint8Array | null): T | null => (value === null ? null : JSON.parse(decoder.decode(value)));
 const MAX_ATTEMPTS = 32;
 
-export function denoKvStore(kv: DenoKvLike): AccountStore {
-  const keyOf = (id: string): KvKey => [...PREFIX, id];
+export function denoKvStore<T extends Resource>(kv: DenoKvLike, resourceType: string): ResourceStore<T> {
+  const keyOf = (id: string): KvKey => [resourceType, id];
   // Writers in this process take turns per id; the versionstamp check catches writers elsewhere.
   const queues = new Map<string, Promise<unknown>>();
 
   /** Reads, computes and commits only if nobody wrote in between (optimistic concurrency). */
-  async function attempt<T>(id: string, step: (stored: AwsAccount | null, op: KvAtomic) => T): Promise<T> {
+  async function attempt<R>(id: string, step: (stored: T | null, op: KvAtomic) => R): Promise<R> {
     for (let tries = 1; ; tries++) {
       try {
         const entry = await kv.get<Uint8Array>(keyOf(id));
         const op = kv.atomic().check({ key: keyOf(id), versionstamp: entry.versionstamp });
-        const result = step(decode(entry.value), op);
+        const result = step(decode<T>(entry.value), op);
         if ((await op.commit()).ok) return result;
       } catch (error) {
         // SQLite (@deno/kv) reports another process's open write as "database is locked": wait and retry.
         if (!/database is locked|busy/i.test(String(error)) || tries === MAX_ATTEMPTS) throw error;
       }
-      if (tries === MAX_ATTEMPTS) throw new Error(`AwsAccount/${id}: too many concurrent writes`);
+      if (tries === MAX_ATTEMPTS) throw new Error(`${resourceType}/${id}: too many concurrent writes`);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries));
     }
   }
 
-  function update<T>(id: string, step: (stored: AwsAccount | null, op: KvAtomic) => T): Promise<T> {
+  function update<R>(id: string, step: (stored: T | null, op: KvAtomic) => R): Promise<R> {
     const run = (queues.get(id) ?? Promise.resolve()).catch(() => {}).then(() => attempt(id, step));
     queues.set(id, run);
     const forget = () => {
@@ -68,11 +65,11 @@ export function denoKvStore(kv: DenoKvLike): AccountStore {
   }
 
   return {
-    get: async (id) => decode((await kv.get<Uint8Array>(keyOf(id))).value),
+    get: async (id) => decode<T>((await kv.get<Uint8Array>(keyOf(id))).value),
     async list() {
-      const accounts: AwsAccount[] = [];
-      for await (const entry of kv.list<Uint8Array>({ prefix: PREFIX })) accounts.push(decode(entry.value)!);
-      return accounts;
+      const resources: T[] = [];
+      for await (const entry of kv.list<Uint8Array>({ prefix: [resourceType] })) resources.push(decode<T>(entry.value)!);
+      return resources;
     },
     put: (id, next) =>
       update(id, (previous, op) => {

@@ -1,21 +1,20 @@
-import type { AwsAccount } from "../account.ts";
-import type { AccountStore } from "./store.ts";
+import type { Resource, ResourceStore } from "./store.ts";
 
 /** For tests and throwaway runs: nothing survives the process. */
-export function memoryStore(): AccountStore {
-  const accounts = new Map<string, AwsAccount>();
+export function memoryStore<T extends Resource>(): ResourceStore<T> {
+  const resources = new Map<string, T>();
   return {
-    get: async (id) => structuredClone(accounts.get(id) ?? null),
-    list: async () => [...accounts.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((a) => structuredClone(a)),
+    get: async (id) => structuredClone(resources.get(id) ?? null),
+    list: async () => [...resources.values()].sort((a, b) => (a.id < b.id ? -1 : 1)).map((r) => structuredClone(r)),
     async put(id, next) {
-      const previous = accounts.get(id) ?? null;
+      const previous = resources.get(id) ?? null;
       const current = next(structuredClone(previous));
-      accounts.set(id, structuredClone(current));
+      resources.set(id, structuredClone(current));
       return { previous, current };
     },
     async delete(id) {
-      const previous = accounts.get(id) ?? null;
-      accounts.delete(id);
+      const previous = resources.get(id) ?? null;
+      resources.delete(id);
       return previous;
     },
   };

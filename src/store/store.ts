@@ -1,14 +1,22 @@
 import type { AwsAccount } from "../account.ts";
 
-/** Where AwsAccount resources live. Implementations make each write atomic. */
-export interface AccountStore {
-  get(id: string): Promise<AwsAccount | null>;
-  list(): Promise<AwsAccount[]>;
+/** What every stored resource has. */
+export interface Resource {
+  id: string;
+  meta: { versionId: string; lastUpdated: string };
+}
+
+/** Where resources of one type live. Implementations make each write atomic. */
+export interface ResourceStore<T extends Resource> {
+  get(id: string): Promise<T | null>;
+  list(): Promise<T[]>;
   /**
-   * Stores the account that `next` builds from the stored one (null when absent), as one atomic
+   * Stores the resource that `next` builds from the stored one (null when absent), as one atomic
    * read-modify-write: a concurrent writer makes it retry, never lose an update.
    */
-  put(id: string, next: (previous: AwsAccount | null) => AwsAccount): Promise<{ previous: AwsAccount | null; current: AwsAccount }>;
-  /** Removes the account; returns what was stored, or null. */
-  delete(id: string): Promise<AwsAccount | null>;
+  put(id: string, next: (previous: T | null) => T): Promise<{ previous: T | null; current: T }>;
+  /** Removes the resource; returns what was stored, or null. */
+  delete(id: string): Promise<T | null>;
 }
+
+export type AccountStore = ResourceStore<AwsAccount>;

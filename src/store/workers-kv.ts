@@ -1,8 +1,7 @@
-// Accounts in a Cloudflare Workers KV namespace. KV is eventually consistent and has no compare-and-set:
+// Resources in a Cloudflare Workers KV namespace, under "<resourceType>/<id>". KV is eventually consistent and has no compare-and-set:
 // a write is visible at once in the location that made it and within about 60 s elsewhere, and two
 // concurrent writes of one account keep the last. Typed structurally, so the core needs no Workers types.
-import type { AwsAccount } from "../account.ts";
-import type { AccountStore } from "./store.ts";
+import type { Resource, ResourceStore } from "./store.ts";
 
 /** The part of a Workers KVNamespace that the store uses. */
 export interface WorkersKvLike {
@@ -12,10 +11,9 @@ export interface WorkersKvLike {
   list(options: { prefix: string; cursor?: string }): Promise<{ keys: { name: string }[]; list_complete: boolean; cursor?: string }>;
 }
 
-const PREFIX = "AwsAccount/";
-
-export function workersKvStore(kv: WorkersKvLike): AccountStore {
-  const get = async (id: string) => ((await kv.get(PREFIX + id, "json")) as AwsAccount | null) ?? null;
+export function workersKvStore<T extends Resource>(kv: WorkersKvLike, resourceType: string): ResourceStore<T> {
+  const PREFIX = `${resourceType}/`;
+  const get = async (id: string): Promise<T | null> => ((await kv.get(PREFIX + id, "json")) as T | null) ?? null;
   return {
     get,
     async list() {
@@ -26,8 +24,8 @@ export function workersKvStore(kv: WorkersKvLike): AccountStore {
         names.push(...page.keys.map((key) => key.name));
         cursor = page.list_complete ? undefined : page.cursor;
       } while (cursor);
-      const accounts = await Promise.all(names.map((name) => get(name.slice(PREFIX.length))));
-      return accounts.filter((account): account is AwsAccount => account !== null);
+      const resources: (T | null)[] = await Promise.all(names.map((name) => get(name.slice(PREFIX.length))));
+      return resources.filter((resource): resource is T => resource !== null);
     },
     async put(id, next) {
       const previous = await get(id);

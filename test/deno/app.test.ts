@@ -16,7 +16,7 @@ Deno.test("accounts in Deno KV and URLs signed with Web Crypto", async () => {
   const kv = await Deno.openKv(":memory:");
   const now = Date.UTC(2013, 4, 24);
   const app = createApp({
-    store: denoKvStore(kv),
+    store: denoKvStore(kv, "AwsAccount"),
     credentials: fromEnv({}),
     presigner: createPresigner(webCryptoSha256()),
     config: { adminToken: "deno-test-admin-token" },

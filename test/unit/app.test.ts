@@ -1,5 +1,6 @@
 // The HTTP contract, in process: createApp with an in-memory store, a fixed clock and a recorded log.
 import { describe, expect, it } from "vitest";
+import type { AwsAccount } from "../../src/account.ts";
 import { createApp, type LogEntry } from "../../src/app.ts";
 import { fromEnv } from "../../src/credentials/env.ts";
 import { createPresigner, webCryptoSha256 } from "../../src/signer.ts";
@@ -12,7 +13,7 @@ const NOW = Date.UTC(2026, 0, 2, 3, 4, 5);
 
 function setup(env: Record<string, string> = {}) {
   const logs: LogEntry[] = [];
-  const store = memoryStore();
+  const store = memoryStore<AwsAccount>();
   const app = createApp({
     store,
     credentials: fromEnv(env),

@@ -25,16 +25,16 @@ const account = (id: string, version = "1", region = "us-east-1"): AwsAccount =>
 const nextVersion = (id: string) => (previous: AwsAccount | null) => account(id, String(Number(previous?.meta.versionId ?? 0) + 1));
 
 const stores: [string, () => Promise<AccountStore>][] = [
-  ["memory", async () => memoryStore()],
-  ["Deno KV (@deno/kv, in memory)", async () => denoKvStore(await openKv())],
-  ["Deno KV (@deno/kv, file)", async () => denoKvStore(await openKv(join(dir, `${Math.random()}.kv`)))],
-  ["cache over Deno KV", async () => cachedStore(denoKvStore(await openKv()), 60_000)],
+  ["memory", async () => memoryStore<AwsAccount>()],
+  ["Deno KV (@deno/kv, in memory)", async () => denoKvStore<AwsAccount>(await openKv(), "AwsAccount")],
+  ["Deno KV (@deno/kv, file)", async () => denoKvStore<AwsAccount>(await openKv(join(dir, `${Math.random()}.kv`)), "AwsAccount")],
+  ["cache over Deno KV", async () => cachedStore(denoKvStore<AwsAccount>(await openKv(), "AwsAccount"), 60_000)],
 ];
 
 describe("cache", () => {
   it("serves reads from memory for ttl, sees its own writes at once, and others' after ttl", async () => {
     let time = 0;
-    const backing = memoryStore();
+    const backing = memoryStore<AwsAccount>();
     let reads = 0;
     const counting = { ...backing, get: (id: string) => (reads++, backing.get(id)) };
     const cache = cachedStore(counting, 1000, () => time);
@@ -109,7 +109,7 @@ describe.each(stores)("%s", (_, make) => {
 describe("Deno KV file", () => {
   it("loses no update when two handles (as two processes would) write one account at once", async () => {
     const path = join(dir, "shared.kv");
-    const [one, two] = [denoKvStore(await openKv(path)), denoKvStore(await openKv(path))];
+    const [one, two] = [denoKvStore<AwsAccount>(await openKv(path), "AwsAccount"), denoKvStore<AwsAccount>(await openKv(path), "AwsAccount")];
     const writes = Array.from({ length: 40 }, (_, i) => (i % 2 ? one : two).put("hot", nextVersion("hot")));
     const versions = (await Promise.all(writes)).map((r) => Number(r.current.meta.versionId)).sort((a, b) => a - b);
     expect(versions).toEqual(Array.from({ length: 40 }, (_, i) => i + 1));
@@ -118,10 +118,10 @@ describe("Deno KV file", () => {
   it("keeps accounts across a close and reopen", async () => {
     const path = join(dir, "reopen.kv");
     const kv = await openKv(path);
-    await denoKvStore(kv).put("kept", () => account("kept"));
+    await denoKvStore<AwsAccount>(kv, "AwsAccount").put("kept", () => account("kept"));
     kv.close();
     const reopened = await openKv(path);
-    expect(await denoKvStore(reopened).get("kept")).toEqual(account("kept"));
+    expect(await denoKvStore<AwsAccount>(reopened, "AwsAccount").get("kept")).toEqual(account("kept"));
     reopened.close();
   });
 });
