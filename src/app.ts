@@ -1,27 +1,37 @@
 // The service, on Web-standard Request/Response only: every runtime adapter builds it with its own parts.
 import { Hono, type Context } from "hono";
+import { cors } from "hono/cors";
 import { type AwsAccount, parseAwsAccount, publicView } from "./account.ts";
-import { requireBearer } from "./auth.ts";
+import { createAuthenticator, sha256Hex } from "./auth.ts";
+import {
+  authorizePresign, type Caller, type Client, newSecret, parseClient, policyWithin, publicClient, requireOperation,
+} from "./clients.ts";
 import { MAX_BODY_BYTES, readBody, render, wantsYaml } from "./body.ts";
 import { urlLifetime } from "./credentials/lifetime.ts";
 import type { CredentialProvider } from "./credentials/provider.ts";
 import type { RoleCredentials } from "./credentials/roles.ts";
 import { HttpError, operationOutcome } from "./errors.ts";
 import { objectLocation } from "./s3url.ts";
+import type { Sealer } from "./seal.ts";
 import type { Presigner } from "./signer.ts";
-import type { AccountStore } from "./store/store.ts";
-import { checkBucket, checkId, checkKey, parseExpiration } from "./validate.ts";
+import type { AccountStore, ResourceStore } from "./store/store.ts";
+import { checkBucket, checkId, checkKey, DEFAULT_EXPIRATION, parseExpiration } from "./validate.ts";
 
 export interface AppConfig {
   /** The token every route but /health requires; when unset, those routes answer 503 (fail closed). */
   adminToken: string | undefined;
   maxBodyBytes?: number;
+  /** Browser origins allowed by CORS (`*` for any); none by default. */
+  corsOrigins?: string[];
 }
 
 export type LogEntry = Record<string, string | number | boolean | undefined>;
 
 export interface AppDeps {
   store: AccountStore;
+  clients: ResourceStore<Client>;
+  /** Seals secret-access-key at rest; unseals it only to sign. */
+  sealer: Sealer;
   /** Credentials for accounts without access-key-id (the default chain). */
   credentials: CredentialProvider;
   /** STS AssumeRole for accounts with role-arn; without it such accounts answer 503. */
@@ -30,11 +40,16 @@ export interface AppDeps {
   config: AppConfig;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
-  /** One call per request and per unexpected error; entries never hold secrets or signed URLs. */
+  /** One call per request, per audited action and per unexpected error; never secrets or signed URLs. */
   log?: (entry: LogEntry) => void;
 }
 
 const STORAGE_PREFIX = "/aws/storage/";
+
+/** SIGNPOST_CORS_ORIGINS: comma-separated origins (or `*`); unset means no CORS. */
+export function corsOrigins(setting: string | undefined): string[] {
+  return (setting ?? "").split(",").map((origin) => origin.trim()).filter(Boolean);
+}
 
 /** The raw (still percent-encoded) path of a request URL, without query or fragment. */
 function rawPath(url: string): string {
@@ -61,12 +76,15 @@ function storagePath(url: string): { accountId: string; bucket: string; key: str
   };
 }
 
-export function createApp(deps: AppDeps): Hono {
-  const { store, presigner, config } = deps;
+export type App = Hono<{ Variables: { caller: Caller } }>;
+
+export function createApp(deps: AppDeps): App {
+  const { store, clients, sealer, presigner, config } = deps;
   const now = deps.now ?? Date.now;
   const log = deps.log ?? (() => {});
   const bodyLimit = config.maxBodyBytes ?? MAX_BODY_BYTES;
-  const app = new Hono();
+  const authenticate = createAuthenticator(config.adminToken, clients);
+  const app: App = new Hono();
 
   const respond = (c: Context, body: unknown, status = 200, headers: Record<string, string> = {}) =>
     render(body, status, wantsYaml(c.req.header("accept") ?? null), headers);
@@ -74,6 +92,9 @@ export function createApp(deps: AppDeps): Hono {
   const notAllowed = (allow: string, hint = "") => (c: Context) => {
     throw new HttpError(405, `${c.req.method} is not allowed here; allowed: ${allow}${hint}`, { allow });
   };
+
+  /** One structured line per URL issued and per admin change: who did what to which resource. */
+  const audit = (c: Context, entry: LogEntry) => log({ audit: true, time: new Date(now()).toISOString(), who: c.get("caller").id, ...entry });
 
   app.use(async (c, next) => {
     const started = now();
@@ -86,6 +107,17 @@ export function createApp(deps: AppDeps): Hono {
       ms: now() - started,
     });
   });
+
+  if (config.corsOrigins?.length) {
+    const origins = config.corsOrigins;
+    app.use(cors({
+      origin: origins.includes("*") ? "*" : origins,
+      allowMethods: ["GET", "PUT", "POST", "DELETE"],
+      allowHeaders: ["Authorization", "Content-Type", "Accept"],
+      exposeHeaders: ["Location", "ETag", "Signpost-Expiry-Capped"],
+      maxAge: 600,
+    }));
+  }
 
   app.onError((error, c) => {
     if (error instanceof HttpError) {
@@ -100,10 +132,27 @@ export function createApp(deps: AppDeps): Hono {
   app.get("/health", (c) => respond(c, { status: "ok" }));
 
   app.use(async (c, next) => {
-    if (!config.adminToken) throw new HttpError(503, "signpost is not configured: set SIGNPOST_ADMIN_TOKEN");
-    requireBearer(c.req.header("authorization") ?? null, config.adminToken);
+    c.set("caller", await authenticate(c.req.header("authorization") ?? null));
     await next();
   });
+
+  const meta = (previous: { meta: { versionId: string } } | null) => ({
+    versionId: String(Number(previous?.meta.versionId ?? 0) + 1),
+    lastUpdated: new Date(now()).toISOString(),
+  });
+
+  // Secrets stay sealed in the store and in the cache; opened ones are kept in memory for the hot path.
+  const opened = new Map<string, string>();
+  const openSecret = async (account: AwsAccount): Promise<string> => {
+    const sealed = account["secret-access-key"] ?? "";
+    let secret = opened.get(sealed);
+    if (secret === undefined) {
+      secret = await sealer.unseal(sealed, `AwsAccount/${account.id}`);
+      if (opened.size >= 10_000) opened.clear();
+      opened.set(sealed, secret);
+    }
+    return secret;
+  };
 
   // --- AwsAccount -----------------------------------------------------------------------------
 
@@ -112,6 +161,15 @@ export function createApp(deps: AppDeps): Hono {
     if (!account) throw new HttpError(404, `AwsAccount/${id} not found`);
     return account;
   };
+
+  app.use("/AwsAccount/*", async (c, next) => {
+    requireOperation(c.get("caller"), "manage-accounts");
+    await next();
+  });
+  app.use("/AwsAccount", async (c, next) => {
+    requireOperation(c.get("caller"), "manage-accounts");
+    await next();
+  });
 
   app.get("/AwsAccount", async (c) => {
     const accounts = await store.list();
@@ -129,12 +187,10 @@ export function createApp(deps: AppDeps): Hono {
   app.put("/AwsAccount/:id", async (c) => {
     const id = checkId(c.req.param("id"));
     const input = parseAwsAccount(await readBody(c.req.raw, bodyLimit), id);
-    const { previous, current } = await store.put(id, (stored) => ({
-      resourceType: "AwsAccount",
-      id,
-      ...input,
-      meta: { versionId: String(Number(stored?.meta.versionId ?? 0) + 1), lastUpdated: new Date(now()).toISOString() },
-    }));
+    const secret = input["secret-access-key"];
+    if (secret !== undefined) input["secret-access-key"] = await sealer.seal(secret, `AwsAccount/${id}`);
+    const { previous, current } = await store.put(id, (stored) => ({ resourceType: "AwsAccount", id, ...input, meta: meta(stored) }));
+    audit(c, { action: previous ? "update" : "create", resource: `AwsAccount/${id}` });
     const headers: Record<string, string> = { etag: `W/"${current.meta.versionId}"` };
     if (!previous) headers.location = `/AwsAccount/${id}/_history/${current.meta.versionId}`;
     return respond(c, publicView(current), previous ? 200 : 201, headers);
@@ -144,18 +200,98 @@ export function createApp(deps: AppDeps): Hono {
     const id = checkId(c.req.param("id"));
     const deleted = await store.delete(id);
     if (!deleted) throw new HttpError(404, `AwsAccount/${id} not found`);
+    audit(c, { action: "delete", resource: `AwsAccount/${id}` });
     return respond(c, publicView(deleted));
   });
   app.all("/AwsAccount/:id", notAllowed("GET, PUT, DELETE"));
 
+  // --- Client ---------------------------------------------------------------------------------
+
+  /** A client manager may only manage clients that hold no more than it does. */
+  const requireClientManager = (c: Context, policy?: Client["policy"]) => {
+    const caller = c.get("caller");
+    requireOperation(caller, "manage-clients");
+    if (caller.policy && policy && !policyWithin(policy, caller.policy)) {
+      throw new HttpError(403, "this client may not grant more than its own policy allows");
+    }
+  };
+  const findClient = async (id: string): Promise<Client> => {
+    const client = await clients.get(id);
+    if (!client) throw new HttpError(404, `Client/${id} not found`);
+    return client;
+  };
+
+  app.get("/Client", async (c) => {
+    requireClientManager(c);
+    const all = await clients.list();
+    return respond(c, { resourceType: "Bundle", type: "searchset", total: all.length, entry: all.map((client) => ({ resource: publicClient(client) })) });
+  });
+  app.all("/Client", notAllowed("GET"));
+
+  app.get("/Client/:id", async (c) => {
+    requireClientManager(c);
+    return respond(c, publicClient(await findClient(checkId(c.req.param("id")))));
+  });
+
+  app.put("/Client/:id", async (c) => {
+    requireClientManager(c);
+    const id = checkId(c.req.param("id"));
+    const input = parseClient(await readBody(c.req.raw, bodyLimit), id);
+    requireClientManager(c, input.policy);
+    const existing = await clients.get(id);
+    if (existing) requireClientManager(c, existing.policy); // nor take over a client that holds more
+    const secret = newSecret(id);
+    const secretHash = await sha256Hex(secret);
+    const { previous, current } = await clients.put(id, (stored) => ({
+      resourceType: "Client",
+      id,
+      ...input,
+      "secret-hash": stored?.["secret-hash"] ?? secretHash,
+      meta: meta(stored),
+    }));
+    audit(c, { action: previous ? "update" : "create", resource: `Client/${id}` });
+    const headers: Record<string, string> = { etag: `W/"${current.meta.versionId}"`, "cache-control": "no-store" };
+    if (previous) return respond(c, publicClient(current), 200, headers);
+    // The only time the secret is shown: signpost keeps just its hash.
+    headers.location = `/Client/${id}/_history/${current.meta.versionId}`;
+    return respond(c, { ...publicClient(current), secret }, 201, headers);
+  });
+
+  app.post("/Client/:id/\\$rotate-secret", async (c) => {
+    const id = checkId(c.req.param("id"));
+    requireClientManager(c, (await findClient(id)).policy);
+    const secret = newSecret(id);
+    const secretHash = await sha256Hex(secret);
+    const { current } = await clients.put(id, (stored) => {
+      if (!stored) throw new HttpError(404, `Client/${id} not found`);
+      return { ...stored, "secret-hash": secretHash, meta: meta(stored) };
+    });
+    audit(c, { action: "rotate-secret", resource: `Client/${id}` });
+    return respond(c, { ...publicClient(current), secret }, 200, { "cache-control": "no-store" });
+  });
+
+  app.delete("/Client/:id", async (c) => {
+    const id = checkId(c.req.param("id"));
+    requireClientManager(c, (await findClient(id)).policy);
+    const deleted = await clients.delete(id);
+    if (!deleted) throw new HttpError(404, `Client/${id} not found`);
+    audit(c, { action: "delete", resource: `Client/${id}` });
+    return respond(c, publicClient(deleted));
+  });
+  app.all("/Client/:id", notAllowed("GET, PUT, DELETE"));
+
   // --- Presigned URLs -------------------------------------------------------------------------
 
+  const OPERATION_OF = { PUT: "upload", GET: "download", DELETE: "delete" } as const;
+
   const presign = async (c: Context, method: "PUT" | "GET" | "DELETE", accountId: string, bucket: string, rawKey: unknown) => {
-    const requested = parseExpiration(c.req.queries("expiration") ?? []);
+    const asked = parseExpiration(c.req.queries("expiration") ?? []);
     const key = checkKey(rawKey);
+    const operation = OPERATION_OF[method];
+    const requested = authorizePresign(c.get("caller"), { operation, account: accountId, bucket, key, expiration: asked }, DEFAULT_EXPIRATION);
     const account = await findAccount(accountId);
     const source: CredentialProvider = account["access-key-id"]
-      ? async () => ({ accessKeyId: account["access-key-id"]!, secretAccessKey: account["secret-access-key"] ?? "" })
+      ? async () => ({ accessKeyId: account["access-key-id"]!, secretAccessKey: await openSecret(account) })
       : deps.credentials;
     if (account["role-arn"] && !deps.roles) throw new HttpError(503, "role-arn is set, but this runtime has no role assumption configured");
     const credentials = account["role-arn"] ? await deps.roles!(account, source) : await source();
@@ -170,8 +306,10 @@ export function createApp(deps: AppDeps): Hono {
       expiresIn,
       date,
     });
+    const expires = expiresAt.toISOString().replace(".000Z", "Z");
+    audit(c, { action: "presign", operation, account: accountId, bucket, key, "expires-in": expiresIn, "expires-at": expires });
     // A presigned URL is a bearer credential: keep it out of shared caches.
-    const body = { url, "expires-at": expiresAt.toISOString().replace(".000Z", "Z"), ...(capped ? { "expiry-capped": true } : {}) };
+    const body = { url, "expires-at": expires, ...(capped ? { "expiry-capped": true } : {}) };
     return respond(c, body, 200, { "cache-control": "no-store", ...(capped ? { "signpost-expiry-capped": "true" } : {}) });
   };
 

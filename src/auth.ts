@@ -1,7 +1,10 @@
-// Bearer-token check for the admin token.
+// Who is calling: the admin (SIGNPOST_ADMIN_TOKEN as a bearer token) or a Client (its secret as a bearer token,
+// or HTTP Basic `client-id:secret` as Aidbox clients send it). Anything else is 401.
+import { type Caller, type Client, clientIdOf } from "./clients.ts";
 import { HttpError } from "./errors.ts";
+import type { ResourceStore } from "./store/store.ts";
 
-/** Compares in time that depends only on the expected token's length, never on where they differ. */
+/** Compares in time that depends only on the expected value's length, never on where they differ. */
 export function constantTimeEqual(given: string, expected: string): boolean {
   let diff = given.length ^ expected.length;
   for (let i = 0; i < expected.length; i++) {
@@ -10,18 +13,55 @@ export function constantTimeEqual(given: string, expected: string): boolean {
   return diff === 0;
 }
 
-const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
+export async function sha256Hex(text: string): Promise<string> {
+  const digest = new Uint8Array(await crypto.subtle.digest("SHA-256", new TextEncoder().encode(text)));
+  return Array.from(digest, (byte) => byte.toString(16).padStart(2, "0")).join("");
+}
 
-export function requireBearer(authorization: string | null, expected: string): void {
-  const token = authorization ? BEARER.exec(authorization)?.[1] : undefined;
-  if (token === undefined) {
-    throw new HttpError(401, "missing bearer token: send Authorization: Bearer <token>", {
-      "www-authenticate": 'Bearer realm="signpost"',
-    });
+const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
+const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
+const CHALLENGE = 'Bearer realm="signpost", Basic realm="signpost"';
+const INVALID_CHALLENGE = 'Bearer realm="signpost", error="invalid_token", Basic realm="signpost"';
+const MAX_VERIFIED = 10_000;
+
+function presented(authorization: string | null): { secret: string; user?: string } | undefined {
+  if (!authorization) return undefined;
+  const bearer = BEARER.exec(authorization);
+  if (bearer) return { secret: bearer[1]! };
+  const basic = BASIC.exec(authorization);
+  if (!basic) return undefined;
+  let decoded: string;
+  try {
+    decoded = new TextDecoder("utf-8", { fatal: true }).decode(Uint8Array.from(atob(basic[1]!), (c) => c.charCodeAt(0)));
+  } catch {
+    return undefined;
   }
-  if (!constantTimeEqual(token, expected)) {
-    throw new HttpError(401, "invalid bearer token", {
-      "www-authenticate": 'Bearer realm="signpost", error="invalid_token"',
-    });
-  }
+  const colon = decoded.indexOf(":");
+  return colon < 0 ? undefined : { user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}
+
+export function createAuthenticator(adminToken: string | undefined, clients: ResourceStore<Client>) {
+  // Secrets already checked, with the hash they matched: later requests skip the SHA-256 while it still matches.
+  const verified = new Map<string, string>();
+
+  return async (authorization: string | null): Promise<Caller> => {
+    const credentials = presented(authorization);
+    if (credentials) {
+      const { secret, user } = credentials;
+      if (adminToken && user === undefined && constantTimeEqual(secret, adminToken)) return { id: "admin" };
+      const id = clientIdOf(secret);
+      const client = id !== undefined && (user === undefined || user === id) ? await clients.get(id) : null;
+      if (client) {
+        const hash = verified.get(secret) ?? (await sha256Hex(secret));
+        if (constantTimeEqual(hash, client["secret-hash"])) {
+          if (verified.size >= MAX_VERIFIED) verified.clear();
+          verified.set(secret, hash);
+          return { id: client.id, policy: client.policy };
+        }
+      }
+    }
+    if (!adminToken) throw new HttpError(503, "signpost is not configured: set SIGNPOST_ADMIN_TOKEN");
+    const message = credentials ? "invalid credentials" : "missing credentials: send Authorization: Bearer <token>, or Basic with a client id and secret";
+    throw new HttpError(401, message, { "www-authenticate": credentials ? INVALID_CHALLENGE : CHALLENGE });
+  };
 }

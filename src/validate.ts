@@ -16,9 +16,9 @@ export function checkId(id: string, what = "id"): string {
   return id;
 }
 
-/** `expiration` query parameter: decimal digits only, 1..604800; default 86400. */
-export function parseExpiration(values: string[]): number {
-  if (values.length === 0) return DEFAULT_EXPIRATION;
+/** `expiration` query parameter: decimal digits only, 1..604800; undefined when absent (the default applies). */
+export function parseExpiration(values: string[]): number | undefined {
+  if (values.length === 0) return undefined;
   const range = `expiration must be a whole number of seconds from 1 to ${MAX_EXPIRATION}`;
   if (values.length > 1) invalid(`${range}, given once`);
   const value = values[0]!;

@@ -3,15 +3,17 @@
 // Deno and Deno Deploy entry: `deno task start`. Accounts in Deno KV: on Deno Deploy its managed database,
 // elsewhere the file SIGNPOST_DATA_DIR/accounts.kv (the same format as the Node store). Signing uses Web Crypto.
 import type { AwsAccount } from "../account.ts";
-import { createApp } from "../app.ts";
+import { createApp, corsOrigins } from "../app.ts";
+import type { Client } from "../clients.ts";
 import { fromEnv } from "../credentials/env.ts";
+import { sealerFrom } from "../seal.ts";
 import { createPresigner, webCryptoSha256 } from "../signer.ts";
 import { ACCOUNT_CACHE_MS, cachedStore } from "../store/cache.ts";
 import { denoKvStore } from "../store/kv.ts";
 
 // Read by name: `deno task start` grants --allow-env for exactly these (see deno.json).
 const ENV_NAMES = [
-  "PORT", "HOST", "SIGNPOST_DATA_DIR", "SIGNPOST_ADMIN_TOKEN", "DENO_DEPLOYMENT_ID",
+  "PORT", "HOST", "SIGNPOST_DATA_DIR", "SIGNPOST_ADMIN_TOKEN", "SIGNPOST_ENCRYPTION_KEY", "SIGNPOST_CORS_ORIGINS", "DENO_DEPLOYMENT_ID",
   "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
 ];
 const environment: Record<string, string | undefined> = Object.fromEntries(ENV_NAMES.map((name) => [name, Deno.env.get(name) || undefined]));
@@ -53,9 +55,12 @@ if (dataDir) await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
 const kv = await Deno.openKv(dataDir ? `${dataDir}/accounts.kv` : undefined);
 const app = createApp({
   store: cachedStore(denoKvStore<AwsAccount>(kv, "AwsAccount"), ACCOUNT_CACHE_MS),
+  clients: cachedStore(denoKvStore<Client>(kv, "Client"), ACCOUNT_CACHE_MS),
+  // Required on Deno: without it secrets can be neither stored nor used (503 naming the variable).
+  sealer: await sealerFrom(env("SIGNPOST_ENCRYPTION_KEY")),
   credentials: fromEnv(environment),
   presigner: createPresigner(webCryptoSha256()),
-  config: { adminToken: await adminToken(dataDir) },
+  config: { adminToken: await adminToken(dataDir), corsOrigins: corsOrigins(env("SIGNPOST_CORS_ORIGINS")) },
   log: (entry) => log("stdout", entry),
 });
 

@@ -5,9 +5,11 @@ import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { openKv } from "@deno/kv";
 import type { AwsAccount } from "../account.ts";
-import { createApp } from "../app.ts";
+import { createApp, corsOrigins } from "../app.ts";
+import type { Client } from "../clients.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createRoleCredentials } from "../credentials/roles.ts";
+import { createSealer } from "../seal.ts";
 import { createPresigner } from "../signer.ts";
 import { ACCOUNT_CACHE_MS, cachedStore } from "../store/cache.ts";
 import { denoKvStore } from "../store/kv.ts";
@@ -18,27 +20,35 @@ function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
   stream.write(`${JSON.stringify(entry)}\n`);
 }
 
-/** SIGNPOST_ADMIN_TOKEN, else the token kept in the data folder, else a new one (printed once). */
-function adminToken(dataDir: string): string {
-  const fromEnvironment = process.env.SIGNPOST_ADMIN_TOKEN;
-  if (fromEnvironment) {
-    if (fromEnvironment.length < 16) throw new Error("SIGNPOST_ADMIN_TOKEN must be at least 16 characters");
-    return fromEnvironment;
-  }
-  const file = join(dataDir, "admin-token");
+/**
+ * A secret from the environment, else the one kept in the data folder, else a new one written there (mode 0600).
+ * Returns it with whether it was just made.
+ */
+function keptSecret(dataDir: string, variable: string, file: string, make: () => string): { value: string; made: boolean } {
+  const configured = process.env[variable];
+  if (configured) return { value: configured, made: false };
+  const path = join(dataDir, file);
   try {
-    const stored = readFileSync(file, "utf8").trim();
+    const stored = readFileSync(path, "utf8").trim();
     if (stored) {
-      writeLine(process.stderr, { message: "admin token read from file", file });
-      return stored;
+      writeLine(process.stderr, { message: `${variable} read from file`, file: path });
+      return { value: stored, made: false };
     }
   } catch (error) {
     if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
   }
-  const token = randomBytes(32).toString("base64url");
-  writeFileSync(file, `${token}\n`, { mode: 0o600, flag: "wx" }); // wx: never overwrite a token another start wrote
-  process.stderr.write(`signpost: generated an admin token, kept in ${file} (mode 0600):\n${token}\n`);
-  return token;
+  const value = make();
+  writeFileSync(path, `${value}\n`, { mode: 0o600, flag: "wx" }); // wx: never overwrite what another start wrote
+  return { value, made: true };
+}
+
+function adminToken(dataDir: string): string {
+  const token = keptSecret(dataDir, "SIGNPOST_ADMIN_TOKEN", "admin-token", () => randomBytes(32).toString("base64url"));
+  if (token.value.length < 16) throw new Error("SIGNPOST_ADMIN_TOKEN must be at least 16 characters");
+  if (token.made) {
+    process.stderr.write(`signpost: generated an admin token, kept in ${join(dataDir, "admin-token")} (mode 0600):\n${token.value}\n`);
+  }
+  return token.value;
 }
 
 async function main() {
@@ -48,15 +58,20 @@ async function main() {
   const hostname = process.env.HOST || "127.0.0.1";
 
   const kv = await openKv(join(dataDir, "accounts.kv"));
+  // Sealing key for secrets at rest: generated once and kept beside the data (back it up with it).
+  const encryptionKey = keptSecret(dataDir, "SIGNPOST_ENCRYPTION_KEY", "encryption-key", () => randomBytes(32).toString("base64"));
+  if (encryptionKey.made) writeLine(process.stderr, { message: "generated an encryption key for secrets at rest", file: join(dataDir, "encryption-key") });
   const signer = createPresigner(nodeSha256);
   const io = nodeIo();
   const log = (entry: Record<string, unknown>) => writeLine(process.stdout, entry);
   const app = createApp({
     store: cachedStore(denoKvStore<AwsAccount>(kv, "AwsAccount"), ACCOUNT_CACHE_MS),
+    clients: cachedStore(denoKvStore<Client>(kv, "Client"), ACCOUNT_CACHE_MS),
+    sealer: await createSealer(encryptionKey.value), // a bad key stops the start with its reason
     credentials: defaultChain(io, { signer, log }),
     roles: createRoleCredentials(io, { signer, log }),
     presigner: signer,
-    config: { adminToken: adminToken(dataDir) },
+    config: { adminToken: adminToken(dataDir), corsOrigins: corsOrigins(process.env.SIGNPOST_CORS_ORIGINS) },
     log,
   });
 

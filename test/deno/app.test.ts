@@ -3,6 +3,7 @@
 /// <reference lib="deno.unstable" />
 import { createApp } from "../../src/app.ts";
 import { fromEnv } from "../../src/credentials/env.ts";
+import { createSealer } from "../../src/seal.ts";
 import { createPresigner, webCryptoSha256 } from "../../src/signer.ts";
 import { denoKvStore } from "../../src/store/kv.ts";
 
@@ -17,6 +18,8 @@ Deno.test("accounts in Deno KV and URLs signed with Web Crypto", async () => {
   const now = Date.UTC(2013, 4, 24);
   const app = createApp({
     store: denoKvStore(kv, "AwsAccount"),
+    clients: denoKvStore(kv, "Client"),
+    sealer: await createSealer(btoa("deno-test-key-with-32-bytes-long")),
     credentials: fromEnv({}),
     presigner: createPresigner(webCryptoSha256()),
     config: { adminToken: "deno-test-admin-token" },
@@ -31,6 +34,9 @@ Deno.test("accounts in Deno KV and URLs signed with Web Crypto", async () => {
   assertEquals(put.status, 201, "PUT status");
   const stored = await kv.get<Uint8Array>(["AwsAccount", "docs"]);
   assertEquals(stored.value instanceof Uint8Array, true, "stored as JSON bytes");
+  const text = new TextDecoder().decode(stored.value!);
+  assertEquals(text.includes("wJalrXUtnFEMI"), false, "secret sealed at rest");
+  assertEquals(/"secret-access-key":"sealed:v1:/.test(text), true, "sealed format");
 
   // The S3 documentation's presigned GET example (examplebucket/test.txt, 2013-05-24, 86400 s).
   const response = await app.request("/aws/storage/docs/examplebucket/test.txt", { headers });

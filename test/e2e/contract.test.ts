@@ -3,6 +3,7 @@
 // it hands out judged by a real S3 server (RGW, which checks SigV4 strictly; or any S3 given by S3_ENDPOINT).
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { KEY_CORPUS } from "../corpus.ts";
+import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
 import "./s3-target.ts";
 import { apiClient, RUNTIMES, type RunningService, startService, tempDataDir } from "./service.ts";
 
@@ -40,7 +41,12 @@ beforeAll(async () => {
   service = await startService(runtime, {
     dataDir,
     // Default credentials for accounts without keys come from the environment (bindings on the Worker).
-    env: { SIGNPOST_ADMIN_TOKEN: token, AWS_ACCESS_KEY_ID: s3.accessKeyId, AWS_SECRET_ACCESS_KEY: s3.secretAccessKey },
+    env: {
+      SIGNPOST_ADMIN_TOKEN: token,
+      SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY,
+      AWS_ACCESS_KEY_ID: s3.accessKeyId,
+      AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
+    },
   });
   api = apiClient(service.url, token);
   const created = await api("PUT", "/AwsAccount/rgw", accountYaml());

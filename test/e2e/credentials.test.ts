@@ -19,6 +19,7 @@ import { signedBy } from "../verify-url.ts";
 import { startOidcIssuer, type OidcIssuer } from "./oidc-issuer.ts";
 import "./s3-target.ts";
 import { apiClient, type RunningService, startService } from "./service.ts";
+import { testSealer } from "../sealer.ts";
 
 const s3 = inject("s3");
 const TOKEN = "credentials-admin-token-0123456789abcdef";
@@ -297,6 +298,8 @@ describe.skipIf(!s3.rgwDir)("temporary credentials on RGW", () => {
       const io = nodeIo({ HOME: dir, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${endpoint.origin}/v1/credentials` });
       const app = createApp({
         store: memoryStore(),
+        clients: memoryStore(),
+        sealer: testSealer,
         credentials: defaultChain(io, { signer: createPresigner(nodeSha256), now: () => Date.now() + offset }),
         presigner: createPresigner(nodeSha256),
         config: { adminToken: TOKEN },

@@ -4,27 +4,31 @@ import { statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import "./s3-target.ts";
+import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
 import { apiClient, startService, tempDataDir } from "./service.ts";
 
 const s3 = inject("s3");
+// Node makes and keeps its own encryption key; Deno must be given one.
+const keyEnv = (runtime: "node" | "deno") => (runtime === "deno" ? { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } : {});
 const accountYaml = `region: ${s3.region}\nhost: "${s3.host}"\npath-style: true\nuse-ssl: false\naccess-key-id: ${s3.accessKeyId}\nsecret-access-key: "${s3.secretAccessKey}"\n`;
 
 describe.each(["node", "deno"] as const)("%s", (runtime) => {
   it("generates a 256-bit admin token at first start, prints it once, keeps it (0600), and reuses it after SIGTERM", async () => {
     const [dataDir, remove] = tempDataDir(`token-${runtime}`);
     try {
-      const first = await startService(runtime, { dataDir, env: {} });
+      const first = await startService(runtime, { dataDir, env: keyEnv(runtime) });
       const token = first.printedToken!;
       expect(token).toMatch(/^[A-Za-z0-9_-]{43}$/);
       expect(first.stderr().split(token).length - 1).toBe(1);
       expect(statSync(join(dataDir, "admin-token")).mode & 0o777).toBe(0o600);
       expect(statSync(dataDir).mode & 0o777).toBe(0o700);
+      if (runtime === "node") expect(statSync(join(dataDir, "encryption-key")).mode & 0o777).toBe(0o600);
       const api = apiClient(first.url, token);
       expect((await api("PUT", "/AwsAccount/kept", accountYaml)).status).toBe(201);
       expect(await first.stop()).toBe(0);
       expect(first.stderr()).toContain('"message":"stopping","signal":"SIGTERM"');
 
-      const second = await startService(runtime, { dataDir, env: {} });
+      const second = await startService(runtime, { dataDir, env: keyEnv(runtime) });
       try {
         expect(second.printedToken).toBeUndefined();
         expect(second.stderr()).not.toContain(token);
@@ -47,7 +51,7 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
 
   it("keeps every acknowledged write when killed with SIGKILL mid-write", async () => {
     const [dataDir, remove] = tempDataDir(`crash-${runtime}`);
-    const env = { SIGNPOST_ADMIN_TOKEN: "crash-test-admin-token-0123456789" };
+    const env = { SIGNPOST_ADMIN_TOKEN: "crash-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
     let service = await startService(runtime, { dataDir, env });
     try {
       const api = apiClient(service.url, env.SIGNPOST_ADMIN_TOKEN);
@@ -86,7 +90,7 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
 describe("Node and Deno share one store format", () => {
   it("reads on Deno what Node wrote, and on Node what Deno wrote", async () => {
     const [dataDir, remove] = tempDataDir("shared");
-    const env = { SIGNPOST_ADMIN_TOKEN: "shared-store-admin-token-0123456789" };
+    const env = { SIGNPOST_ADMIN_TOKEN: "shared-store-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
     try {
       const node = await startService("node", { dataDir, env });
       expect((await apiClient(node.url, env.SIGNPOST_ADMIN_TOKEN)("PUT", "/AwsAccount/from-node", accountYaml)).status).toBe(201);

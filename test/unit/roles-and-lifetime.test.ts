@@ -12,6 +12,7 @@ import { createPresigner } from "../../src/signer.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import { containerEndpoint, fakeCredentials, stsEndpoint, type ContainerEndpoint, type StsEndpoint, type TestCredentials } from "../aws-endpoints.ts";
 import { signedBy } from "../verify-url.ts";
+import { testSealer } from "../sealer.ts";
 
 const TOKEN = "test-admin-token-0123456789abcdef";
 const NOW = Date.UTC(2026, 0, 2, 3, 4, 5);
@@ -23,6 +24,8 @@ function setup(options: { credentials?: CredentialProvider; env?: Record<string,
   const io = { ...nodeIo(options.env ?? {}), now };
   const app = createApp({
     store: memoryStore(),
+    clients: memoryStore(),
+    sealer: testSealer,
     credentials: options.credentials ?? fromEnv(options.env ?? {}),
     ...(options.roles === false ? {} : { roles: createRoleCredentials(io, { signer, log: (entry) => logs.push(entry) }) }),
     presigner: signer,
