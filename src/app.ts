@@ -1,5 +1,6 @@
 // The service, on Web-standard Request/Response only: every runtime adapter builds it with its own parts.
-import { Hono, type Context } from "hono";
+import { type Context } from "hono";
+import { Hono } from "hono/tiny";
 import { cors } from "hono/cors";
 import { type AwsAccount, parseAwsAccount, publicView } from "./account.ts";
 import { createAuthenticator, sha256Hex } from "./auth.ts";
@@ -67,12 +68,13 @@ function decodeSegment(segment: string, what: string): string {
 }
 
 /** `/aws/storage/<account>/<bucket>/<key...>`: each segment decoded on its own, empty segments kept. */
-function storagePath(url: string): { accountId: string; bucket: string; key: string } {
+function storagePath(url: string): { accountId: string; bucket: string; key: string | undefined } {
   const [account = "", bucket = "", ...key] = rawPath(url).slice(STORAGE_PREFIX.length).split("/");
   return {
     accountId: checkId(decodeSegment(account, "account id"), "account id"),
     bucket: checkBucket(decodeSegment(bucket, "bucket name")),
-    key: key.map((segment) => decodeSegment(segment, "object key")).join("/"),
+    // undefined: nothing after the bucket at all; "": a trailing slash (an empty key)
+    key: key.length === 0 ? undefined : key.map((segment) => decodeSegment(segment, "object key")).join("/"),
   };
 }
 
@@ -325,16 +327,15 @@ export function createApp(deps: AppDeps): App {
     if (filename === undefined) throw new HttpError(400, "filename is required");
     return presign(c, "PUT", accountId, bucket, filename);
   });
-  app.all("/aws/storage/:account/:bucket", notAllowed("POST", " (GET and DELETE take the object key after the bucket)"));
 
-  app.get("/aws/storage/:account/:bucket/*", (c) => {
+  const bucketOnly = notAllowed("POST", " (GET and DELETE take the object key after the bucket)");
+  const presignKey = (method: "GET" | "DELETE") => (c: Context) => {
     const { accountId, bucket, key } = storagePath(c.req.url);
-    return presign(c, "GET", accountId, bucket, key);
-  });
-  app.delete("/aws/storage/:account/:bucket/*", (c) => {
-    const { accountId, bucket, key } = storagePath(c.req.url);
-    return presign(c, "DELETE", accountId, bucket, key);
-  });
+    return key === undefined ? bucketOnly(c) : presign(c, method, accountId, bucket, key);
+  };
+  app.get("/aws/storage/:account/:bucket/*", presignKey("GET"));
+  app.delete("/aws/storage/:account/:bucket/*", presignKey("DELETE"));
+  app.all("/aws/storage/:account/:bucket", bucketOnly);
   app.all("/aws/storage/:account/:bucket/*", notAllowed("GET, DELETE"));
 
   return app;
