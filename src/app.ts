@@ -259,7 +259,7 @@ export function createApp(deps: AppDeps): App {
     return respond(c, { ...publicClient(current), secret }, 201, headers);
   });
 
-  app.post("/Client/:id/\\$rotate-secret", async (c) => {
+  app.post("/Client/:id/$rotate-secret", async (c) => {
     const id = checkId(c.req.param("id"));
     requireClientManager(c, (await findClient(id)).policy);
     const secret = newSecret(id);

@@ -1,0 +1,120 @@
+// Property-based: 10,000 generated requests across every endpoint, hostile input included, against one app
+// whose state they change as they go. Every answer must be a well-formed success or OperationOutcome, never
+// a 500, never a secret, and no URL may ever fall outside the calling client's policy.
+import fc from "fast-check";
+import { describe, expect, it } from "vitest";
+import type { AwsAccount } from "../../src/account.ts";
+import { createApp } from "../../src/app.ts";
+import type { Client } from "../../src/clients.ts";
+import { fromEnv } from "../../src/credentials/env.ts";
+import { nodeSha256 } from "../../src/runtime/node-crypto.ts";
+import { createPresigner } from "../../src/signer.ts";
+import { memoryStore } from "../../src/store/memory.ts";
+import { testSealer } from "../sealer.ts";
+
+const ADMIN = "fuzz-admin-token-0123456789abcdef";
+const AWS_SECRET = "fuzz-aws-secret-key-0123456789";
+const RUNS = 10_000;
+
+describe("fuzz", () => {
+  it(`answers ${RUNS} generated requests within the contract`, { timeout: 120_000 }, async () => {
+    const app = createApp({
+      store: memoryStore<AwsAccount>(),
+      clients: memoryStore<Client>(),
+      sealer: testSealer,
+      credentials: fromEnv({ AWS_ACCESS_KEY_ID: "ASIAFUZZ", AWS_SECRET_ACCESS_KEY: "fuzz-env-secret-0123456789" }),
+      presigner: createPresigner(nodeSha256),
+      config: { adminToken: ADMIN, maxBodyBytes: 8192 },
+      now: () => Date.UTC(2026, 0, 2),
+    });
+    const admin = { authorization: `Bearer ${ADMIN}` };
+    const put = (path: string, body: unknown) =>
+      app.request(path, { method: "PUT", headers: { ...admin, "content-type": "application/json" }, body: JSON.stringify(body) });
+    for (const id of ["acc", "aws"]) {
+      await put(`/AwsAccount/${id}`, { region: "us-east-1", "access-key-id": "AKIDFUZZ", "secret-access-key": AWS_SECRET, ...(id === "acc" ? { host: "127.0.0.1:9000", "path-style": true } : {}) });
+    }
+    // A client with a narrow policy (the generated paths never name it, so it stays as made): only downloads and uploads under users/alice/ in acc/uploads, at most 600 s.
+    const created = await put("/Client/alice", {
+      policy: { operations: ["upload", "download"], accounts: ["acc"], buckets: ["uploads"], prefixes: ["users/{client}/"], "max-expiration": 600 },
+    });
+    const alice = (await created.json()).secret as string;
+    const secrets = [AWS_SECRET, ADMIN, alice, "fuzz-env-secret-0123456789"];
+
+    const segment = fc.oneof(
+      fc.constantFrom("acc", "aws", "bob", "uploads", "users", "..", ".", "", "%2e%2e", "%2F", "%00", "%ZZ", "%E2%28", "a b", "+", "__proto__", "constructor", "$rotate-secret"),
+      fc.string({ maxLength: 12 }).map(encodeURIComponent),
+      fc.string({ unit: "grapheme", maxLength: 8 }).map(encodeURIComponent),
+      fc.constant("x".repeat(1100)),
+    );
+    const path = fc.oneof(
+      fc.tuple(fc.constantFrom("acc", "aws", "nope", "a_b"), fc.constantFrom("uploads", "b-1", "Bad", "a..b"), fc.array(segment, { maxLength: 5 }))
+        .map(([account, bucket, key]) => `/aws/storage/${account}/${bucket}${key.length ? `/${key.join("/")}` : ""}`),
+      { arbitrary: fc.constantFrom("/aws/storage/acc/uploads/users/alice/a.txt", "/aws/storage/acc/uploads/users/bob/a.txt", "/aws/storage/acc/uploads", "/aws/storage/aws/uploads/users/alice/x"), weight: 4 },
+      fc.tuple(fc.constantFrom("AwsAccount", "Client"), fc.option(segment, { nil: undefined })).map(([type, id]) => `/${type}${id === undefined ? "" : `/${id}`}`),
+      fc.constantFrom("/Client/bob/$rotate-secret", "/health", "/", "/nowhere"),
+      fc.array(segment, { maxLength: 4 }).map((parts) => `/${parts.join("/")}`),
+    );
+    const query = fc.oneof(
+      fc.constant(""),
+      fc.constantFrom("?expiration=60", "?expiration=600", "?expiration=601", "?expiration=604800", "?expiration=0", "?expiration=-1", "?expiration=1e3", "?expiration=", "?expiration=1&expiration=2", "?expiration=99999999999999999999"),
+      fc.string({ maxLength: 10 }).map((value) => `?expiration=${encodeURIComponent(value)}`),
+    );
+    const jsonValue = fc.jsonValue({ maxDepth: 3 });
+    const body = fc.oneof(
+      fc.constant(undefined),
+      fc.record({ filename: fc.oneof(fc.constantFrom("users/alice/ok.txt", "users/bob/x", "../x", "a/./b", "", "users/alice/\u0000", "users/alice/" + "é".repeat(600)), fc.string(), jsonValue) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc.record({ region: fc.oneof(fc.constant("us-east-1"), fc.string()), host: fc.oneof(fc.constant("127.0.0.1:9000"), fc.string()), "path-style": fc.oneof(fc.boolean(), jsonValue), "access-key-id": fc.constantFrom("AKIDX", "A/B"), "secret-access-key": fc.constant(AWS_SECRET), "role-arn": fc.constant(undefined) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      fc.record({ policy: fc.record({ operations: fc.array(fc.constantFrom("upload", "download", "delete", "manage-accounts", "manage-clients", "root")), accounts: fc.constant(["*"]), prefixes: fc.array(fc.string(), { maxLength: 2 }) }, { requiredKeys: [] }) }, { requiredKeys: [] }).map((v) => JSON.stringify(v)),
+      jsonValue.map((v) => JSON.stringify(v)),
+      fc.constantFrom('{"__proto__":{"admin":true},"region":"us-east-1"}', "{", "filename: users/alice/y.txt", "a: &a [x]\nb: *a", "x: [[[[[[[[[[[[[[[[[[[[[[]]]]]]]]]]]]]]]]]]]]]", `region: us-east-1\nsecret-access-key: "${AWS_SECRET}"`),
+      fc.string({ maxLength: 200 }),
+    );
+    const headers = fc.record({
+      authorization: fc.constantFrom(`Bearer ${ADMIN}`, `Bearer ${alice}`, `Bearer ${alice}`, `Basic ${btoa(`alice:${alice}`)}`, `Basic ${btoa("alice:wrong")}`, "Bearer nope", "", "Basic !!!", `Bearer ${ADMIN} extra`),
+      "content-type": fc.constantFrom("application/json", "text/yaml", "application/x-yaml", "text/plain", "", "application/json; charset=latin1"),
+      accept: fc.constantFrom("application/json", "text/yaml", "*/*", ""),
+    });
+    const request = fc.record({ method: fc.constantFrom("GET", "POST", "PUT", "DELETE", "PATCH", "HEAD", "OPTIONS"), path, query, body, headers });
+
+    let urls = 0;
+    await fc.assert(
+      fc.asyncProperty(request, async ({ method, path, query, body, headers }) => {
+        const init: RequestInit = { method, headers: Object.fromEntries(Object.entries(headers).filter(([, v]) => v !== "")) };
+        if (body !== undefined && method !== "GET" && method !== "HEAD") init.body = body;
+        let response: Response;
+        try {
+          response = await app.request(`${path}${query}`, init);
+        } catch (error) {
+          // A URL the platform itself cannot parse never reaches the app; nothing else may throw.
+          if (error instanceof TypeError && /URL|Invalid/i.test(String(error))) return;
+          throw error;
+        }
+        const text = await response.text();
+        expect(response.status, text).toBeLessThan(500);
+        if (method === "HEAD" || response.status === 204) return;
+        const yaml = /yaml/.test(response.headers.get("content-type") ?? "");
+        if (yaml) {
+          if (response.status >= 400) expect(text).toMatch(/^resourceType: OperationOutcome\n/);
+        } else {
+          const json = JSON.parse(text);
+          if (response.status >= 400) {
+            expect(json.resourceType).toBe("OperationOutcome");
+            expect(json.issue[0].diagnostics).toEqual(expect.any(String));
+          }
+          const calledAsAlice = headers.authorization.includes(alice) || headers.authorization === `Basic ${btoa(`alice:${alice}`)}`;
+          if (json.url && calledAsAlice) {
+            urls++;
+            const url = new URL(json.url);
+            expect(path.startsWith("/aws/storage/acc/uploads")).toBe(true); // account acc, bucket uploads only
+            expect(url.pathname).toMatch(/^(\/uploads)?\/users\/alice\//); // path-style or virtual-hosted
+            expect(Number(url.searchParams.get("X-Amz-Expires"))).toBeLessThanOrEqual(600);
+            expect(["GET", "POST"]).toContain(method);
+          }
+        }
+        for (const secret of secrets) expect(text).not.toContain(secret);
+      }),
+      { numRuns: RUNS, seed: 20261127 },
+    );
+    expect(urls).toBeGreaterThan(15); // the policy check above really ran
+  });
+});
