@@ -15,6 +15,7 @@ let service: RunningService;
 let api: ReturnType<typeof apiClient>;
 const [dataDir, removeDataDir] = tempDataDir(`contract-${runtime}`);
 const run = `${runtime}-${Date.now().toString(36)}`;
+const clientSecrets: string[] = [];
 
 const accountYaml = (secret = s3.secretAccessKey) =>
   [
@@ -48,10 +49,21 @@ beforeAll(async () => {
       AWS_SECRET_ACCESS_KEY: s3.secretAccessKey,
     },
   });
-  api = apiClient(service.url, token);
+  api = recording(apiClient(service.url, token));
   const created = await api("PUT", "/AwsAccount/rgw", accountYaml());
   expect(created.status, created.text).toBe(201);
 });
+
+// Every answer of this runtime's run, checked for secrets at the end.
+const answers: { text: string; allowed?: string }[] = [];
+function recording(client: ReturnType<typeof apiClient>): ReturnType<typeof apiClient> {
+  return async (...args) => {
+    const response = await client(...args);
+    const secret = /"secret":"([^"]+)"/.exec(response.text)?.[1]; // a client secret, shown once by design
+    answers.push({ text: response.text + JSON.stringify([...response.headers]), ...(secret ? { allowed: secret } : {}) });
+    return response;
+  };
+}
 
 afterAll(async () => {
   await service?.stop();
@@ -211,6 +223,41 @@ describe("default credentials from the environment", () => {
     const key = `${run}/env/credentials.txt`;
     expect((await fetch(await urlFor("PUT", key, "", "default"), { method: "PUT", body: "from env" })).status).toBe(200);
     expect(await (await fetch(await urlFor("GET", key, "", "default"))).text()).toBe("from env");
+  });
+});
+
+describe("clients", () => {
+  it("authenticate with their secret and get only what their policy grants", async () => {
+    const created = await api("PUT", "/Client/uploader", `policy:\n  operations: [upload, download]\n  accounts: [rgw]\n  prefixes: ["users/{client}/"]\n  max-expiration: 600\n`);
+    expect(created.status, created.text).toBe(201);
+    const secret: string = created.json().secret;
+    clientSecrets.push(secret);
+    const asClient = recording(apiClient(service.url, secret));
+    const key = `users/uploader/${run}.txt`;
+    const put = await asClient("POST", `/aws/storage/rgw/${s3.bucket}`, `filename: ${key}`);
+    expect(put.status, put.text).toBe(200);
+    expect(new URL(put.json().url).searchParams.get("X-Amz-Expires")).toBe("600");
+    expect((await fetch(put.json().url, { method: "PUT", body: "by a client" })).status).toBe(200);
+    const get = await asClient("GET", `/aws/storage/rgw/${s3.bucket}/${key}`);
+    expect(await (await fetch(get.json().url)).text()).toBe("by a client");
+    expect((await asClient("GET", `/aws/storage/rgw/${s3.bucket}/users/someone/x`)).status).toBe(403);
+    expect((await asClient("DELETE", `/aws/storage/rgw/${s3.bucket}/${key}`)).status).toBe(403);
+    expect((await asClient("GET", "/AwsAccount")).status).toBe(403);
+    const basic = await fetch(`${service.url}/aws/storage/rgw/${s3.bucket}/${key}`, { headers: { authorization: `Basic ${btoa(`uploader:${secret}`)}` } });
+    expect(basic.status).toBe(200);
+    expect((await api("DELETE", "/Client/uploader")).status).toBe(200);
+    expect((await asClient("GET", `/aws/storage/rgw/${s3.bucket}/${key}`)).status).toBe(401);
+  });
+});
+
+describe("secrets", () => {
+  it("are sealed at rest and never appear in any answer or log", async () => {
+    const logs = service.stdout() + service.stderr();
+    expect(answers.length).toBeGreaterThan(40);
+    for (const secret of [s3.secretAccessKey, token, "never-shown-secret", ...clientSecrets]) {
+      expect(logs).not.toContain(secret);
+      for (const answer of answers) if (answer.allowed !== secret) expect(answer.text).not.toContain(secret);
+    }
   });
 });
 
