@@ -14,9 +14,11 @@ import type { RoleCredentials } from "./credentials/roles.ts";
 import { HttpError, operationOutcome } from "./errors.ts";
 import { objectLocation } from "./s3url.ts";
 import type { Sealer } from "./seal.ts";
-import type { Presigner } from "./signer.ts";
+import type { Presigner, PresignRequest } from "./signer.ts";
 import type { AccountStore, ResourceStore } from "./store/store.ts";
-import { checkBucket, checkId, checkKey, DEFAULT_EXPIRATION, parseExpiration } from "./validate.ts";
+import {
+  checkBucket, checkContentType, checkId, checkKey, contentDisposition, DEFAULT_EXPIRATION, parseExpiration,
+} from "./validate.ts";
 
 export interface AppConfig {
   /** The token every route but /health requires; when unset, those routes answer 503 (fail closed). */
@@ -284,12 +286,18 @@ export function createApp(deps: AppDeps): App {
 
   // --- Presigned URLs -------------------------------------------------------------------------
 
-  const OPERATION_OF = { PUT: "upload", GET: "download", DELETE: "delete" } as const;
+  const OPERATION_OF = { PUT: "upload", GET: "download", HEAD: "download", DELETE: "delete" } as const;
 
-  const presign = async (c: Context, method: "PUT" | "GET" | "DELETE", accountId: string, bucket: string, rawKey: unknown) => {
+  /** A query parameter given at most once. */
+  const param = (c: Context, name: string): string | undefined => {
+    const values = c.req.queries(name) ?? [];
+    if (values.length > 1) throw new HttpError(400, `${name} must be given at most once`);
+    return values[0];
+  };
+
+  /** Authorizes, finds the account and its credentials, and fixes the signing time and lifetime. */
+  const prepare = async (c: Context, operation: "upload" | "download" | "delete", accountId: string, bucket: string, key: string) => {
     const asked = parseExpiration(c.req.queries("expiration") ?? []);
-    const key = checkKey(rawKey);
-    const operation = OPERATION_OF[method];
     const requested = authorizePresign(c.get("caller"), { operation, account: accountId, bucket, key, expiration: asked }, DEFAULT_EXPIRATION);
     const account = await findAccount(accountId);
     const source: CredentialProvider = account["access-key-id"]
@@ -300,19 +308,32 @@ export function createApp(deps: AppDeps): App {
     const date = new Date(now());
     // Never promise a URL a longer life than the credentials that sign it.
     const { expiresIn, expiresAt, capped } = urlLifetime(requested, credentials, date);
+    const expires = expiresAt.toISOString().replace(".000Z", "Z");
+    // A presigned URL is a bearer credential: keep it out of shared caches.
+    const headers: Record<string, string> = { "cache-control": "no-store", ...(capped ? { "signpost-expiry-capped": "true" } : {}) };
+    const answer = (body: Record<string, unknown>) => ({ ...body, "expires-at": expires, ...(capped ? { "expiry-capped": true } : {}) });
+    return { account, credentials, date, expiresIn, expires, headers, answer };
+  };
+
+  type Extra = Pick<PresignRequest, "query" | "headers"> & { redirect?: boolean };
+
+  const presign = async (c: Context, method: keyof typeof OPERATION_OF, accountId: string, bucket: string, rawKey: unknown, extra: Extra = {}) => {
+    const key = checkKey(rawKey);
+    const operation = OPERATION_OF[method];
+    const { account, credentials, date, expiresIn, expires, headers, answer } = await prepare(c, operation, accountId, bucket, key);
     const url = await presigner.presign({
       method,
       ...objectLocation(account, bucket, key),
+      ...(extra.query ? { query: extra.query } : {}),
+      ...(extra.headers ? { headers: extra.headers } : {}),
       region: account.region,
       credentials,
       expiresIn,
       date,
     });
-    const expires = expiresAt.toISOString().replace(".000Z", "Z");
-    audit(c, { action: "presign", operation, account: accountId, bucket, key, "expires-in": expiresIn, "expires-at": expires });
-    // A presigned URL is a bearer credential: keep it out of shared caches.
-    const body = { url, "expires-at": expires, ...(capped ? { "expiry-capped": true } : {}) };
-    return respond(c, body, 200, { "cache-control": "no-store", ...(capped ? { "signpost-expiry-capped": "true" } : {}) });
+    audit(c, { action: "presign", operation, "s3-method": method, account: accountId, bucket, key, "expires-in": expiresIn, "expires-at": expires, ...(extra.redirect ? { redirect: true } : {}) });
+    if (extra.redirect) return new Response(null, { status: 302, headers: { ...headers, location: url } });
+    return respond(c, answer({ url }), 200, headers);
   };
 
   app.post("/aws/storage/:account/:bucket", async (c) => {
@@ -321,20 +342,36 @@ export function createApp(deps: AppDeps): App {
     if (typeof body !== "object" || body === null || Array.isArray(body)) {
       throw new HttpError(400, "the body must be an object with filename");
     }
-    const unknown = Object.keys(body).filter((name) => name !== "filename");
-    if (unknown.length > 0) throw new HttpError(400, `unknown field: ${JSON.stringify(unknown[0])}; only filename is accepted`);
-    const { filename } = body as { filename?: unknown };
+    const unknown = Object.keys(body).filter((name) => name !== "filename" && name !== "content-type");
+    if (unknown.length > 0) throw new HttpError(400, `unknown field: ${JSON.stringify(unknown[0])}; only filename and content-type are accepted`);
+    const { filename, "content-type": type } = body as { filename?: unknown; "content-type"?: unknown };
     if (filename === undefined) throw new HttpError(400, "filename is required");
-    return presign(c, "PUT", accountId, bucket, filename);
+    const contentType = checkContentType(type);
+    // Signed as a header: S3 refuses the upload unless it carries exactly this Content-Type.
+    return presign(c, "PUT", accountId, bucket, filename, contentType ? { headers: { "content-type": contentType } } : {});
   });
 
   const bucketOnly = notAllowed("POST", " (GET and DELETE take the object key after the bucket)");
-  const presignKey = (method: "GET" | "DELETE") => (c: Context) => {
+
+  app.get("/aws/storage/:account/:bucket/*", (c) => {
     const { accountId, bucket, key } = storagePath(c.req.url);
-    return key === undefined ? bucketOnly(c) : presign(c, method, accountId, bucket, key);
-  };
-  app.get("/aws/storage/:account/:bucket/*", presignKey("GET"));
-  app.delete("/aws/storage/:account/:bucket/*", presignKey("DELETE"));
+    if (key === undefined) return bucketOnly(c);
+    const method = param(c, "method") ?? "GET";
+    if (method !== "GET" && method !== "HEAD") throw new HttpError(400, "method must be GET or HEAD");
+    const redirect = param(c, "redirect") ?? "false";
+    if (redirect !== "true" && redirect !== "false") throw new HttpError(400, "redirect must be true or false");
+    const filename = param(c, "filename");
+    const type = checkContentType(param(c, "content-type"));
+    // S3 answers with these headers when the URL carries them, signed (an unsigned one is refused).
+    const query: Record<string, string> = {};
+    if (filename !== undefined) query["response-content-disposition"] = contentDisposition(filename);
+    if (type !== undefined) query["response-content-type"] = type;
+    return presign(c, method, accountId, bucket, key, { ...(filename ?? type ? { query } : {}), redirect: redirect === "true" });
+  });
+  app.delete("/aws/storage/:account/:bucket/*", (c) => {
+    const { accountId, bucket, key } = storagePath(c.req.url);
+    return key === undefined ? bucketOnly(c) : presign(c, "DELETE", accountId, bucket, key);
+  });
   app.all("/aws/storage/:account/:bucket", bucketOnly);
   app.all("/aws/storage/:account/:bucket/*", notAllowed("GET, DELETE"));
 

@@ -29,6 +29,8 @@ export interface PresignRequest {
   path: string;
   /** Extra query parameters to sign, e.g. response-content-disposition. */
   query?: Record<string, string>;
+  /** Headers the client must send, signed besides host (e.g. content-type); names in lower case. */
+  headers?: Record<string, string>;
   region: string;
   service?: string;
   credentials: Credentials;
@@ -48,8 +50,10 @@ export interface SignRequest {
   method: string;
   /** host[:port] exactly as the client will send it in the Host header. */
   host: string;
-  /** Already-encoded path, signed as is (STS: "/"). No query string. */
+  /** Already-encoded path, signed as is (STS: "/"). */
   path: string;
+  /** Query parameters (S3: uploads, uploadId); the URL must carry them as `canonicalQuery` gives them. */
+  query?: Record<string, string>;
   /** Headers to send and sign, names in lower case; not host (added here) nor authorization. */
   headers: Record<string, string>;
   body: string;
@@ -62,6 +66,8 @@ export interface SignRequest {
 export interface HeaderSigner {
   /** The headers to send: the given ones, x-amz-date, x-amz-security-token (temporary credentials), authorization. */
   sign(request: SignRequest): Promise<Record<string, string>>;
+  /** Hex HMAC of `text` with the SigV4 signing key of `day` (yyyymmdd): a POST policy's X-Amz-Signature. */
+  signString(text: string, day: string, region: string, service: string, secret: string): Promise<string>;
 }
 
 const UNRESERVED = /^[A-Za-z0-9\-._~]*$/;
@@ -73,6 +79,23 @@ export function encodeRfc3986(value: string): string {
   const encoded = encodeURIComponent(value);
   if (!SUB_DELIMS.test(encoded)) return encoded;
   return encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+}
+
+/** Canonical query string: names and values RFC 3986-encoded, sorted by encoded name. */
+export function canonicalQuery(query: Record<string, string>): string {
+  return Object.entries(query)
+    .map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
+    .map(([name, value]) => `${name}=${value}`)
+    .join("&");
+}
+
+/** Canonical headers (lower-case names in code-unit order, values trimmed, inner space runs collapsed) and their names. */
+function canonicalHeaders(headers: Record<string, string>): { names: string; text: string } {
+  const canonical = Object.entries(headers)
+    .map(([name, value]) => [name, value.trim().replace(/\s+/g, " ")] as const)
+    .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+  return { names: canonical.map(([name]) => name).join(";"), text: canonical.map(([name, value]) => `${name}:${value}\n`).join("") };
 }
 
 /** `20130524T000000Z` */
@@ -126,6 +149,7 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
       const time = amzDate(request.date);
       const day = time.slice(0, 8);
       const scope = `${day}/${region}/${service}/aws4_request`;
+      const signedHeaders = request.headers ? canonicalHeaders({ ...request.headers, host: request.host }) : undefined;
 
       // The fixed parameters are listed in canonical (encoded-name) order; only extra ones need a sort.
       const params: (readonly [string, string])[] = [
@@ -134,7 +158,7 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
         ["X-Amz-Date", time],
         ["X-Amz-Expires", encodeRfc3986(String(request.expiresIn))],
         ...(credentials.sessionToken ? [["X-Amz-Security-Token", encodeRfc3986(credentials.sessionToken)] as const] : []),
-        ["X-Amz-SignedHeaders", "host"],
+        ["X-Amz-SignedHeaders", signedHeaders ? encodeRfc3986(signedHeaders.names) : "host"],
       ];
       if (request.query) {
         for (const [name, value] of Object.entries(request.query)) params.push([encodeRfc3986(name), encodeRfc3986(value)]);
@@ -142,7 +166,8 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
       }
       const query = params.map(([name, value]) => `${name}=${value}`).join("&");
 
-      const canonicalRequest = `${request.method}\n${request.path}\n${query}\nhost:${request.host}\n\nhost\nUNSIGNED-PAYLOAD`;
+      const headerLines = signedHeaders ? `${signedHeaders.text}\n${signedHeaders.names}` : `host:${request.host}\n\nhost`;
+      const canonicalRequest = `${request.method}\n${request.path}\n${query}\n${headerLines}\nUNSIGNED-PAYLOAD`;
       return then(
         signature(canonicalRequest, time, region, service, credentials.secretAccessKey),
         (signed) => `${request.protocol}//${request.host}${request.path}?${query}&X-Amz-Signature=${signed}`,
@@ -157,19 +182,19 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
       for (const name of Object.keys(headers)) {
         if (name !== name.toLowerCase() || name === "host" || name === "authorization") throw new Error(`cannot sign header ${name}`);
       }
-      // Canonical headers: lower-case names in code-unit order, values trimmed with inner runs of spaces collapsed.
-      const canonical = Object.entries({ ...headers, host: request.host })
-        .map(([name, value]) => [name, value.trim().replace(/\s+/g, " ")] as const)
-        .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
-      const names = canonical.map(([name]) => name).join(";");
-      const canonicalHeaders = canonical.map(([name, value]) => `${name}:${value}\n`).join("");
+      const { names, text } = canonicalHeaders({ ...headers, host: request.host });
       // As S3 and the AWS SDK: a given x-amz-content-sha256 (e.g. UNSIGNED-PAYLOAD) stands for the payload's hash.
       const payloadHash = headers["x-amz-content-sha256"] ?? (await crypto.sha256Hex(request.body));
-      const canonicalRequest = `${request.method}\n${request.path}\n\n${canonicalHeaders}\n${names}\n${payloadHash}`;
+      const query = request.query ? canonicalQuery(request.query) : "";
+      const canonicalRequest = `${request.method}\n${request.path}\n${query}\n${text}\n${names}\n${payloadHash}`;
       const signed = await signature(canonicalRequest, time, region, service, credentials.secretAccessKey);
       const scope = `${time.slice(0, 8)}/${region}/${service}/aws4_request`;
       headers.authorization = `AWS4-HMAC-SHA256 Credential=${credentials.accessKeyId}/${scope}, SignedHeaders=${names}, Signature=${signed}`;
       return headers;
+    },
+
+    async signString(text, day, region, service, secret) {
+      return crypto.hmacHex(await signingKey(secret, day, region, service), text);
     },
   };
 }

@@ -74,3 +74,29 @@ export function checkHost(host: string): string {
   }
   return lower;
 }
+
+// A media type: type/subtype with optional parameters (RFC 9110 tokens, or quoted strings for values).
+const TOKEN = "[A-Za-z0-9!#$%&'*+.^_`|~-]+";
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:\\s*;\\s*${TOKEN}=(?:${TOKEN}|"[^"\\\\\\u0000-\\u001f\\u007f]*"))*$`);
+
+/** A Content-Type value of at most 255 characters; undefined stays undefined. */
+export function checkContentType(value: unknown, what = "content-type"): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length > 255 || !MEDIA_TYPE.test(value)) {
+    invalid(`${what} must be a media type such as image/png or text/plain; charset=utf-8 (at most 255 characters)`);
+  }
+  return value;
+}
+
+/**
+ * `attachment` with the name twice (RFC 6266): an ASCII fallback in `filename` (other characters, quotes, '\' and
+ * '%' as '_') and the exact name in `filename*` (RFC 5987: UTF-8, percent-encoded but for attr-chars).
+ */
+export function contentDisposition(filename: string): string {
+  if (filename.length === 0 || filename.length > 255 || CONTROL.test(filename) || LONE_SURROGATE.test(filename)) {
+    invalid("filename must be 1 to 255 characters of valid Unicode without control characters");
+  }
+  const fallback = filename.replace(/[^\x20-\x7e]|["\\%]/g, "_");
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}

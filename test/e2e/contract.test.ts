@@ -2,6 +2,7 @@
 // Deno with its task, the Worker's deploy bundle in workerd), accounts created through the API, and every URL
 // it hands out judged by a real S3 server (RGW, which checks SigV4 strictly; or any S3 given by S3_ENDPOINT).
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { contentDisposition } from "../../src/validate.ts";
 import { KEY_CORPUS } from "../corpus.ts";
 import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
 import "./s3-target.ts";
@@ -258,6 +259,86 @@ describe("secrets", () => {
       expect(logs).not.toContain(secret);
       for (const answer of answers) if (answer.allowed !== secret) expect(answer.text).not.toContain(secret);
     }
+  });
+});
+
+describe("downloads: filename, content type, redirect, HEAD (issue 6)", () => {
+  const key = `${run}/downloads/résumé+1.pdf`;
+  const bytes = new TextEncoder().encode(`%PDF-1.4 not really ${run}`);
+  const path = `/aws/storage/rgw/${s3.bucket}/${encodePath(key)}`;
+
+  beforeAll(async () => {
+    expect((await fetch(await urlFor("PUT", key), { method: "PUT", body: bytes })).status).toBe(200);
+  });
+
+  it("S3 answers with the signed Content-Disposition and Content-Type", async () => {
+    const name = 'Résumé "2024" 😀.pdf';
+    const query = `?filename=${encodeURIComponent(name)}&content-type=${encodeURIComponent("application/pdf")}`;
+    const response = await fetch(await urlFor("GET", key, query));
+    expect(response.status).toBe(200);
+    expect(response.headers.get("content-disposition")).toBe(contentDisposition(name));
+    expect(response.headers.get("content-type")).toBe("application/pdf");
+    expect(new Uint8Array(await response.arrayBuffer())).toEqual(bytes);
+    // the parameters are signed: changing one is refused
+    const edited = new URL(await urlFor("GET", key, query));
+    edited.searchParams.set("response-content-type", "text/html");
+    expect((await fetch(edited)).status).toBe(403);
+  });
+
+  it("redirect=true answers 302 (no-store) to the signed URL, and following it gives the object", async () => {
+    const init = { headers: { authorization: `Bearer ${token}` } };
+    const manual = await fetch(`${service.url}${path}?redirect=true&filename=a.pdf`, { ...init, redirect: "manual" });
+    expect(manual.status).toBe(302);
+    expect(manual.headers.get("cache-control")).toBe("no-store");
+    expect(manual.headers.get("location")).toMatch(/X-Amz-Signature=/);
+    const followed = await fetch(`${service.url}${path}?redirect=true&filename=a.pdf`, init);
+    expect(followed.status).toBe(200);
+    expect(followed.headers.get("content-disposition")).toBe(contentDisposition("a.pdf"));
+    expect(new Uint8Array(await followed.arrayBuffer())).toEqual(bytes);
+  });
+
+  it("method=HEAD gives a HEAD URL: size and type, no body; not usable for GET", async () => {
+    const url = await urlFor("GET", key, "?method=HEAD");
+    const head = await fetch(url, { method: "HEAD" });
+    expect(head.status).toBe(200);
+    expect(head.headers.get("content-length")).toBe(String(bytes.length));
+    expect(head.headers.get("etag")).toMatch(/^"[0-9a-f]{32}"$/);
+    expect((await head.arrayBuffer()).byteLength).toBe(0);
+    expect((await fetch(url)).status).toBe(403);
+  });
+
+  it("refuses bad parameters with 400 OperationOutcome", async () => {
+    for (const query of ["?method=POST", "?redirect=1", "?filename=a&filename=b", "?content-type=pdf"]) {
+      const response = await api("GET", `${path}${query}`);
+      expect(response.status).toBe(400);
+      expect(response.json().resourceType).toBe("OperationOutcome");
+    }
+  });
+});
+
+describe("uploads pinned to a Content-Type (issue 6)", () => {
+  const key = `${run}/pinned/cat.png`;
+  const pinned = async () => {
+    const response = await api("POST", `/aws/storage/rgw/${s3.bucket}`, JSON.stringify({ filename: key, "content-type": "image/png" }), "application/json");
+    expect(response.status, response.text).toBe(200);
+    return response.json().url as string;
+  };
+
+  it("stores the upload with the pinned type; S3 refuses another type or none (403)", async () => {
+    const url = await pinned();
+    expect(new URL(url).searchParams.get("X-Amz-SignedHeaders")).toBe("content-type;host");
+    const bytes = new Uint8Array([0x89, 0x50, 0x4e, 0x47, 1, 2, 3]);
+    for (const headers of [{ "content-type": "text/html" }, { "content-type": "image/png; x=1" }, {}] as Record<string, string>[]) {
+      const refused = await fetch(url, { method: "PUT", headers, body: bytes });
+      expect(refused.status).toBe(403);
+      expect(await refused.text()).toMatch(/SignatureDoesNotMatch|AccessDenied/);
+    }
+    expect((await fetch(await urlFor("GET", key))).status).toBe(404); // nothing was stored
+    const stored = await fetch(url, { method: "PUT", headers: { "content-type": "image/png" }, body: bytes });
+    expect(stored.status, await stored.text()).toBe(200);
+    const get = await fetch(await urlFor("GET", key));
+    expect(get.headers.get("content-type")).toBe("image/png");
+    expect(new Uint8Array(await get.arrayBuffer())).toEqual(bytes);
   });
 });
 
