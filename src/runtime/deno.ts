@@ -5,18 +5,21 @@
 import type { AwsAccount } from "../account.ts";
 import { createApp, corsOrigins } from "../app.ts";
 import type { Client } from "../clients.ts";
-import { fromEnv } from "../credentials/env.ts";
+import { defaultChain } from "../credentials/chain.ts";
+import { createRoleCredentials } from "../credentials/roles.ts";
 import { sealerFrom } from "../seal.ts";
 import { createPresigner, webCryptoSha256 } from "../signer.ts";
 import { ACCOUNT_CACHE_MS, cachedStore } from "../store/cache.ts";
 import { denoKvStore } from "../store/kv.ts";
+import { CREDENTIAL_ENV_NAMES, denoIo, readEnv } from "./deno-io.ts";
 
-// Read by name: `deno task start` grants --allow-env for exactly these (see deno.json).
+// Read by name: `deno task start` grants --allow-env for exactly these (see deno.json). A name the permissions deny
+// reads as unset (and is logged at start).
 const ENV_NAMES = [
   "PORT", "HOST", "SIGNPOST_DATA_DIR", "SIGNPOST_ADMIN_TOKEN", "SIGNPOST_ENCRYPTION_KEY", "SIGNPOST_CORS_ORIGINS", "DENO_DEPLOYMENT_ID",
-  "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
+  ...CREDENTIAL_ENV_NAMES,
 ];
-const environment: Record<string, string | undefined> = Object.fromEntries(ENV_NAMES.map((name) => [name, Deno.env.get(name) || undefined]));
+const { env: environment, denied } = readEnv(ENV_NAMES);
 const env = (name: string): string | undefined => environment[name];
 
 function log(stream: "stdout" | "stderr", entry: Record<string, unknown>) {
@@ -52,14 +55,20 @@ const onDeploy = env("DENO_DEPLOYMENT_ID") !== undefined;
 const dataDir = onDeploy ? undefined : (env("SIGNPOST_DATA_DIR") ?? ".signpost").replace(/\/+$/, "");
 if (dataDir) await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
 
+if (denied.length) log("stderr", { level: "warn", message: "not permitted to read these variables (--allow-env); taken as unset", variables: denied.join(",") });
+
 const kv = await Deno.openKv(dataDir ? `${dataDir}/accounts.kv` : undefined);
+const signer = createPresigner(webCryptoSha256());
+const io = denoIo(environment, { deploy: onDeploy });
 const app = createApp({
   store: cachedStore(denoKvStore<AwsAccount>(kv, "AwsAccount"), ACCOUNT_CACHE_MS),
   clients: cachedStore(denoKvStore<Client>(kv, "Client"), ACCOUNT_CACHE_MS),
   // Required on Deno: without it secrets can be neither stored nor used (503 naming the variable).
   sealer: await sealerFrom(env("SIGNPOST_ENCRYPTION_KEY")),
-  credentials: fromEnv(environment),
-  presigner: createPresigner(webCryptoSha256()),
+  // The default chain as far as the permissions reach (see README, Deno): env, ~/.aws, token files, container, IMDS.
+  credentials: defaultChain(io, { signer, log: (entry) => log("stdout", entry) }),
+  roles: createRoleCredentials(io, { signer, log: (entry) => log("stdout", entry) }),
+  presigner: signer,
   config: { adminToken: await adminToken(dataDir), corsOrigins: corsOrigins(env("SIGNPOST_CORS_ORIGINS")) },
   log: (entry) => log("stdout", entry),
 });

@@ -1,10 +1,17 @@
 // Cloudflare Workers entry. Accounts and clients in the KV namespace bound as ACCOUNTS; SIGNPOST_ADMIN_TOKEN,
 // SIGNPOST_ENCRYPTION_KEY and the optional AWS_* default credentials come as secrets. Signing uses Web Crypto.
+// Default credentials: the chain with the bindings as its environment, and web identity when a token is bound
+// (AWS_WEB_IDENTITY_TOKEN + AWS_ROLE_ARN); no files, no processes, no metadata endpoints. Accounts with role-arn
+// assume their role through STS.
 import type { ExecutionContext, KVNamespace } from "@cloudflare/workers-types";
 import type { AwsAccount } from "../account.ts";
 import { type App, createApp, corsOrigins } from "../app.ts";
 import type { Client } from "../clients.ts";
-import { fromEnv } from "../credentials/env.ts";
+import { chain, memoize } from "../credentials/chain.ts";
+import { envSource } from "../credentials/env.ts";
+import type { HostIO } from "../credentials/provider.ts";
+import { createRoleCredentials } from "../credentials/roles.ts";
+import { webIdentitySource } from "../credentials/web-identity.ts";
 import { sealerFrom } from "../seal.ts";
 import { createPresigner, webCryptoSha256 } from "../signer.ts";
 import { ACCOUNT_CACHE_MS, cachedStore } from "../store/cache.ts";
@@ -20,20 +27,37 @@ export interface Env {
   AWS_SECRET_ACCESS_KEY?: string;
   AWS_SESSION_TOKEN?: string;
   AWS_CREDENTIAL_EXPIRATION?: string;
+  /** A web identity token (an OIDC JWT) to exchange with STS AssumeRoleWithWebIdentity for AWS_ROLE_ARN. */
+  AWS_WEB_IDENTITY_TOKEN?: string;
+  AWS_ROLE_ARN?: string;
+  AWS_ROLE_SESSION_NAME?: string;
+  AWS_REGION?: string;
+  AWS_ENDPOINT_URL_STS?: string;
+  AWS_ENDPOINT_URL?: string;
 }
 
 // One app per isolate (bindings do not change within one).
 let app: Promise<App> | undefined;
 
 async function build(env: Env): Promise<App> {
+  const log = (entry: Record<string, unknown>) => console.log(JSON.stringify(entry));
+  const signer = createPresigner(webCryptoSha256());
+  // Text bindings only (secrets and vars), as the chain's environment.
+  const vars = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
+  const io: HostIO = { env: vars, metadataEndpoints: false };
+  const token = env.AWS_WEB_IDENTITY_TOKEN;
+  // The part of the default chain a Worker can reach. Not defaultChain itself: its file and metadata sources
+  // would only step aside here, and they would push the bundle past its 40 KB budget.
+  const sources = [envSource(vars), webIdentitySource(io, token ? { token: async () => token } : {})];
   return createApp({
     store: cachedStore(workersKvStore<AwsAccount>(env.ACCOUNTS, "AwsAccount"), ACCOUNT_CACHE_MS),
     clients: cachedStore(workersKvStore<Client>(env.ACCOUNTS, "Client"), ACCOUNT_CACHE_MS),
     sealer: await sealerFrom(env.SIGNPOST_ENCRYPTION_KEY),
-    credentials: fromEnv(env as unknown as Record<string, string | undefined>),
-    presigner: createPresigner(webCryptoSha256()),
+    credentials: memoize(chain(sources, { log }), { what: "default credentials", log }),
+    roles: createRoleCredentials(io, { signer, log }),
+    presigner: signer,
     config: { adminToken: env.SIGNPOST_ADMIN_TOKEN, corsOrigins: corsOrigins(env.SIGNPOST_CORS_ORIGINS) },
-    log: (entry) => console.log(JSON.stringify(entry)),
+    log,
   });
 }
 
