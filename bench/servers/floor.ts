@@ -1,0 +1,17 @@
+// The HTTP floor for bench/http.ts: the same framework as signpost (Hono on @hono/node-server) on the same route,
+// answering a constant JSON body (BENCH_BODY, the size of signpost's answer) with the same headers, and
+// nothing else: no auth, no account lookup, no signing, no request log.
+import { serve } from "@hono/node-server";
+import { Hono } from "hono";
+
+const body = process.env.BENCH_BODY;
+if (!body) throw new Error("BENCH_BODY is required");
+const headers = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
+
+const app = new Hono();
+app.get("/aws/storage/:account/:bucket/*", () => new Response(body, { status: 200, headers }));
+
+serve({ fetch: app.fetch, port: Number(process.env.PORT || 0), hostname: process.env.HOST || "127.0.0.1" }, (info) => {
+  process.stderr.write(`${JSON.stringify({ message: "listening", url: `http://${info.address}:${info.port}` })}\n`);
+});
+process.once("SIGTERM", () => process.exit(0));
