@@ -1,7 +1,7 @@
 // Temporary credentials on Deno and Workers, end to end on RGW (credentials.test.ts does Node):
-// - Deno, started with `deno task start` and its permissions: ~/.aws (granted), role-arn through RGW's STS, the
-//   container endpoint stand-in handing out real RGW STS credentials, and a token file the permissions deny
-//   (503 naming the flag, the server stays up).
+// - Deno, started with `deno task start` and its permissions: ~/.aws (granted), role-arn through RGW's STS,
+//   credential_process (denied, then with --allow-run=sh added), the container endpoint stand-in handing out real
+//   RGW STS credentials, and a token file the permissions deny (503 naming the flag, the server stays up).
 // - The Worker bundle in workerd (Miniflare): role-arn with the account's keys through RGW's STS on 127.0.0.1, and
 //   web identity from a bound token (AWS_WEB_IDENTITY_TOKEN) against RGW's AssumeRoleWithWebIdentity.
 // RGW judges every URL. Needs the RGW the setup starts (STS, role S3Access); skipped otherwise.
@@ -66,12 +66,13 @@ const isolated = (home: string, env: Record<string, string> = {}) => ({
 
 const rgwAccount = (extra: Record<string, unknown> = {}) =>
   JSON.stringify({ region: s3.region, host: s3.host, "path-style": true, "use-ssl": false, ...extra });
+const webIdentityTokens: string[] = [];
 const withKeys = { "access-key-id": s3.accessKeyId, "secret-access-key": s3.secretAccessKey };
 
 type Api = ReturnType<typeof apiClient> & { base: string; service: RunningService };
 const services: RunningService[] = [];
-async function start(runtime: Runtime, env: Record<string, string | undefined>, accounts: Record<string, Record<string, unknown>> = {}): Promise<Api> {
-  const service = await startService(runtime, { env, dataDir: mkdtempSync(join(dir, "data-")) });
+async function start(runtime: Runtime, env: Record<string, string | undefined>, accounts: Record<string, Record<string, unknown>> = {}, denoPermissions?: string): Promise<Api> {
+  const service = await startService(runtime, { env, dataDir: mkdtempSync(join(dir, "data-")), ...(denoPermissions ? { denoPermissions } : {}) });
   services.push(service);
   const api = Object.assign(apiClient(service.url, TOKEN), { base: service.url, service });
   for (const [id, extra] of Object.entries(accounts)) {
@@ -122,6 +123,7 @@ describe.skipIf(!s3.rgwDir)("temporary credentials on Deno and Workers, judged b
       await service.stop();
       expect(logs).not.toContain(s3.secretAccessKey);
       expect(logs).not.toContain("X-Amz-Signature");
+      for (const token of webIdentityTokens) expect(logs).not.toContain(token);
     }
   });
 
@@ -143,6 +145,26 @@ describe.skipIf(!s3.rgwDir)("temporary credentials on Deno and Workers, judged b
       expect(Number(chained.params.get("X-Amz-Expires"))).toBeLessThanOrEqual(900);
       await expectTemporaryUrlWorks(chained.url);
       await expectTemporaryUrlWorks((await urlFrom(api, "role-keys")).url);
+    });
+
+    it("credential_process: refused without --allow-run (503 naming it), works with --allow-run=sh added", async () => {
+      const home = join(dir, "home-process");
+      mkdirSync(join(home, ".aws"), { recursive: true });
+      const credentials = await rgwCredentials(900);
+      const printed = join(home, ".aws", "process-output.json");
+      writeFileSync(printed, JSON.stringify({ Version: 1, AccessKeyId: credentials.accessKeyId, SecretAccessKey: credentials.secretAccessKey, SessionToken: credentials.sessionToken, Expiration: credentials.expiration.toISOString() }));
+      writeFileSync(join(home, ".aws", "config"), `[default]\ncredential_process = cat "${printed}"\n`);
+      const denied = await start("deno", isolated(home), { process: {} });
+      const refused = await denied("GET", `/aws/storage/process/${s3.bucket}/${key}`);
+      expect(refused.status).toBe(503);
+      expect(refused.json().issue[0].diagnostics).toContain("shared files: credential_process of profile default failed (not permitted by Deno: credential_process needs --allow-run=sh)");
+      expect((await fetch(`${denied.base}/health`)).status).toBe(200);
+
+      const allowed = await start("deno", isolated(home), { process: {} }, "--allow-run=sh");
+      const answer = await urlFrom(allowed, "process", "?expiration=86400");
+      expect(answer.params.get("X-Amz-Security-Token")).toBe(credentials.sessionToken);
+      expect(answer["expiry-capped"]).toBe(true);
+      await expectTemporaryUrlWorks(answer.url);
     });
 
     describe("container endpoint handing out real RGW STS credentials", () => {
@@ -238,7 +260,7 @@ describe.skipIf(!s3.rgwDir)("temporary credentials on Deno and Workers, judged b
           "worker",
           {
             ...bindings,
-            AWS_WEB_IDENTITY_TOKEN: issuer.token({ sub: "system:serviceaccount:default:signpost", aud: clientId }),
+            AWS_WEB_IDENTITY_TOKEN: webIdentityTokens[webIdentityTokens.push(issuer.token({ sub: "system:serviceaccount:default:signpost", aud: clientId })) - 1],
             AWS_ROLE_ARN: roleArn,
             AWS_ROLE_SESSION_NAME: "signpost-worker",
             AWS_ENDPOINT_URL_STS: s3.endpoint,

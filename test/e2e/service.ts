@@ -33,6 +33,8 @@ export interface StartOptions {
   env: Record<string, string | undefined>;
   /** Data folder for Node and Deno. */
   dataDir?: string;
+  /** Deno only: permissions added to the task's, as a user adds them (e.g. "--allow-run=sh"). */
+  denoPermissions?: string;
 }
 
 export function startService(runtime: Runtime, options: StartOptions): Promise<RunningService> {
@@ -44,7 +46,8 @@ export function startService(runtime: Runtime, options: StartOptions): Promise<R
   // The task's permissions name the data folder, so point them (and SIGNPOST_DATA_DIR) at the test's.
   const task: string = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks.start;
   const dataDir = options.dataDir ?? ".signpost";
-  const command = task.replaceAll("=.signpost", `=${dataDir}`);
+  let command = task.replaceAll("=.signpost", `=${dataDir}`);
+  if (options.denoPermissions) command = command.replace(" src/runtime/deno.ts", ` ${options.denoPermissions} src/runtime/deno.ts`);
   return startProcess(runtime, spawn("sh", ["-c", `exec ${command}`], { cwd: ROOT, env: { ...env, SIGNPOST_DATA_DIR: dataDir, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true }));
 }
 
