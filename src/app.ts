@@ -11,10 +11,11 @@ import { MAX_BODY_BYTES, readBody, render, wantsYaml } from "./body.ts";
 import { urlLifetime } from "./credentials/lifetime.ts";
 import type { CredentialProvider } from "./credentials/provider.ts";
 import type { RoleCredentials } from "./credentials/roles.ts";
+import { leaf } from "./credentials/sts.ts";
 import { HttpError, operationOutcome } from "./errors.ts";
 import { objectLocation } from "./s3url.ts";
 import type { Sealer } from "./seal.ts";
-import type { Presigner, PresignRequest } from "./signer.ts";
+import { amzDate, canonicalQuery, type Credentials, type HeaderSigner, type Presigner, type PresignRequest } from "./signer.ts";
 import type { AccountStore, ResourceStore } from "./store/store.ts";
 import {
   checkBucket, checkContentType, checkId, checkKey, contentDisposition, DEFAULT_EXPIRATION, parseExpiration,
@@ -39,8 +40,10 @@ export interface AppDeps {
   credentials: CredentialProvider;
   /** STS AssumeRole for accounts with role-arn; without it such accounts answer 503. */
   roles?: RoleCredentials;
-  presigner: Presigner;
+  presigner: Presigner & HeaderSigner;
   config: AppConfig;
+  /** HTTP client for the S3 calls signpost makes itself (multipart uploads); default the global fetch. */
+  fetch?: typeof fetch;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
   /** One call per request, per audited action and per unexpected error; never secrets or signed URLs. */
@@ -336,19 +339,103 @@ export function createApp(deps: AppDeps): App {
     return respond(c, answer({ url }), 200, headers);
   };
 
+  /** A JSON or YAML object body with no other fields than `allowed`. */
+  const fieldsOf = async (c: Context, allowed: string[]): Promise<Record<string, unknown>> => {
+    const body = await readBody(c.req.raw, bodyLimit);
+    if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, `the body must be an object with ${allowed.join(", ")}`);
+    const unknown = Object.keys(body).find((name) => !allowed.includes(name));
+    if (unknown !== undefined) throw new HttpError(400, `unknown field: ${JSON.stringify(unknown)}; only ${allowed.join(", ")} are accepted`);
+    return body as Record<string, unknown>;
+  };
+
   app.post("/aws/storage/:account/:bucket", async (c) => {
     const { accountId, bucket } = storagePath(c.req.url);
-    const body = await readBody(c.req.raw, bodyLimit);
-    if (typeof body !== "object" || body === null || Array.isArray(body)) {
-      throw new HttpError(400, "the body must be an object with filename");
-    }
-    const unknown = Object.keys(body).filter((name) => name !== "filename" && name !== "content-type");
-    if (unknown.length > 0) throw new HttpError(400, `unknown field: ${JSON.stringify(unknown[0])}; only filename and content-type are accepted`);
-    const { filename, "content-type": type } = body as { filename?: unknown; "content-type"?: unknown };
+    const { filename, "content-type": type } = await fieldsOf(c, ["filename", "content-type"]);
     if (filename === undefined) throw new HttpError(400, "filename is required");
     const contentType = checkContentType(type);
     // Signed as a header: S3 refuses the upload unless it carries exactly this Content-Type.
     return presign(c, "PUT", accountId, bucket, filename, contentType ? { headers: { "content-type": contentType } } : {});
+  });
+
+  // --- Browser form uploads (SigV4 POST policy) and multipart uploads: POST /aws/storage/<account>/<bucket>/$<op>
+
+  const MAX_PUT = 5 * 1024 ** 3; // the largest single PUT or POST S3 takes
+  const wholeNumber = (value: unknown, name: string, max: number): number | undefined => {
+    if (value !== undefined && (typeof value !== "number" || !Number.isInteger(value) || value < 0 || value > max)) {
+      throw new HttpError(400, `${name} must be a whole number from 0 to ${max}`);
+    }
+    return value as number | undefined;
+  };
+  const uploadIdOf = (value: unknown): string => {
+    if (typeof value !== "string" || !/^[\x21-\x7e]{1,1024}$/.test(value)) throw new HttpError(400, "upload-id is required: the one $create-multipart answered");
+    return value;
+  };
+
+  /** One call to S3's REST API, signed with our signer; resolves with the XML answer. */
+  const callS3 = async (ctx: { account: AwsAccount; credentials: Credentials }, what: string, method: string, bucket: string, key: string, query: Record<string, string>, body = "", headers: Record<string, string> = {}) => {
+    const { protocol, host, path } = objectLocation(ctx.account, bucket, key);
+    const signed = await presigner.sign({
+      method, host, path, query, body, region: ctx.account.region, service: "s3", credentials: ctx.credentials, date: new Date(now()),
+      headers: { ...headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+    });
+    let response: Response;
+    try {
+      response = await (deps.fetch ?? fetch)(`${protocol}//${host}${path}?${canonicalQuery(query)}`, { method, headers: signed, ...(body ? { body } : {}), signal: AbortSignal.timeout(15_000) });
+    } catch (error) {
+      throw new HttpError(502, `S3 ${what}: could not reach ${host} (${error instanceof Error ? error.name : "error"})`);
+    }
+    const text = await response.text();
+    if (/<!(DOCTYPE|ENTITY)/i.test(text)) throw new HttpError(502, `S3 ${what}: the answer declares a DTD`);
+    // CompleteMultipartUpload may fail after its 200 status line: the body is then an <Error>.
+    if (response.ok && !/^(<\?xml[^>]*\?>)?\s*<Error>/.test(text)) return text;
+    const reason = [leaf(text, "Code"), leaf(text, "Message")].filter(Boolean).join(": ").replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 300);
+    const status = response.status === 404 || response.status === 400 ? response.status : 502;
+    throw new HttpError(status, `S3 ${what}: HTTP ${response.status}${reason ? ` ${reason}` : ""}`);
+  };
+
+  const operations: Record<string, (c: Context, accountId: string, bucket: string) => Promise<Response>> = {
+    async "$post-policy"(c, accountId, bucket) {
+      const body = await fieldsOf(c, ["filename", "prefix", "content-type", "min-size", "max-size"]);
+      const { filename, prefix } = body;
+      if ((filename === undefined) === (prefix === undefined)) throw new HttpError(400, "give either filename (the exact key) or prefix (keys starting with it)");
+      const key = checkKey(filename ?? prefix);
+      const contentType = checkContentType(body["content-type"]);
+      const min = wholeNumber(body["min-size"], "min-size", MAX_PUT);
+      const max = wholeNumber(body["max-size"], "max-size", MAX_PUT) ?? (min === undefined ? undefined : MAX_PUT);
+      if (min !== undefined && max! < min) throw new HttpError(400, "max-size must not be less than min-size");
+      const { account, credentials, date, expiresIn, expires, headers, answer } = await prepare(c, "upload", accountId, bucket, key);
+      const time = amzDate(date);
+      // As @aws-sdk/s3-presigned-post: every field but the policy and signature is also an exact-match condition.
+      const fields: Record<string, string> = {
+        bucket,
+        ...(contentType ? { "Content-Type": contentType } : {}),
+        "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
+        "X-Amz-Credential": `${credentials.accessKeyId}/${time.slice(0, 8)}/${account.region}/s3/aws4_request`,
+        "X-Amz-Date": time,
+        ...(credentials.sessionToken ? { "X-Amz-Security-Token": credentials.sessionToken } : {}),
+      };
+      const conditions: unknown[] = Object.entries(fields).map(([name, value]) => ({ [name]: value }));
+      conditions.push(filename === undefined ? ["starts-with", "$key", key] : { key });
+      if (max !== undefined) conditions.push(["content-length-range", min ?? 0, max]);
+      const json = JSON.stringify({ expiration: new Date(date.getTime() + expiresIn * 1000).toISOString(), conditions });
+      let binary = "";
+      for (const byte of new TextEncoder().encode(json)) binary += String.fromCharCode(byte);
+      const policy = btoa(binary);
+      // S3 puts the uploaded file's name in place of ${filename}.
+      fields.key = filename === undefined ? `${key}\${filename}` : key;
+      fields.Policy = policy;
+      fields["X-Amz-Signature"] = await presigner.signString(policy, time.slice(0, 8), account.region, "s3", credentials.secretAccessKey);
+      const { protocol, host, path } = objectLocation(account, bucket, "");
+      audit(c, { action: "post-policy", operation: "upload", account: accountId, bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": max, "expires-in": expiresIn, "expires-at": expires });
+      return respond(c, answer({ url: `${protocol}//${host}${path === "/" ? path : path.slice(0, -1)}`, fields }), 200, headers);
+    },
+  };
+
+  app.post("/aws/storage/:account/:bucket/*", (c) => {
+    const { accountId, bucket, key } = storagePath(c.req.url);
+    const operation = Object.hasOwn(operations, key!) ? operations[key!] : undefined;
+    if (!operation) throw new HttpError(405, `POST is allowed here only for ${Object.keys(operations).join(", ")}; objects take GET and DELETE`, { allow: "GET, DELETE, POST" });
+    return operation(c, accountId, bucket);
   });
 
   const bucketOnly = notAllowed("POST", " (GET and DELETE take the object key after the bucket)");

@@ -1,5 +1,5 @@
 // Request bodies in JSON or YAML, read under a size cap; answers in JSON or YAML as the client accepts.
-import { CORE_SCHEMA, dump, load } from "js-yaml";
+import { CORE_SCHEMA, load } from "js-yaml";
 import { HttpError } from "./errors.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -77,8 +77,36 @@ export function wantsYaml(accept: string | null): boolean {
   return accept.split(",").some((part) => YAML_TYPES.has(mediaType(part).type));
 }
 
+/** A string as a plain YAML scalar when it surely reads back as itself, else double-quoted (JSON's escapes are YAML's), ASCII only. */
+function scalar(value: unknown): string {
+  // Also quoted: what YAML 1.1 readers take for booleans or timestamps.
+  if (typeof value === "string" && /^[\w./@+-][\w ./@+:=,-]*$/.test(value) && !/^(y|n|yes|no|on|off)$|^\d{4}-\d\d?-\d/i.test(value)) {
+    try {
+      if (load(value, { schema: CORE_SCHEMA }) === value) return value;
+    } catch {
+      // not plain: quoted below
+    }
+  }
+  return (JSON.stringify(value) ?? "null").replace(/[\u007f-\uffff]/g, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}
+
+/** Block-style YAML of a JSON value (what js-yaml's dump gives our answers, without its 4 KB in the Worker). */
+function toYaml(value: unknown, indent: string): string {
+  if (Array.isArray(value)) {
+    if (value.length === 0) return " []";
+    // `- key: ...`: an object item starts on the dash's line
+    return value.map((item) => `\n${indent}- ${toYaml(item, `${indent}  `).replace(/^\n */, "").trimStart()}`).join("");
+  }
+  if (typeof value === "object" && value !== null) {
+    const entries = Object.entries(value).filter((entry) => entry[1] !== undefined);
+    if (entries.length === 0) return " {}";
+    return entries.map(([name, item]) => `\n${indent}${scalar(name)}:${toYaml(item, `${indent}  `)}`).join("");
+  }
+  return ` ${scalar(value)}`;
+}
+
 export function render(body: unknown, status: number, yaml: boolean, headers: Record<string, string> = {}): Response {
-  return new Response(yaml ? dump(body, { lineWidth: -1 }) : JSON.stringify(body), {
+  return new Response(yaml ? `${toYaml(body, "").trimStart()}\n` : JSON.stringify(body), {
     status,
     headers: { "content-type": yaml ? "text/yaml; charset=utf-8" : "application/json; charset=utf-8", ...headers },
   });

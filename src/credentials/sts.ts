@@ -63,13 +63,13 @@ function xmlText(raw: string): string | undefined {
 }
 
 /** The content of the only `<name>` element in `xml` (attributes allowed), or undefined when there is not exactly one. */
-function element(xml: string, name: string): string | undefined {
+export function element(xml: string, name: string): string | undefined {
   const pattern = new RegExp(`<${name}(?:\\s[^>]*)?(?:/>|>([\\s\\S]*?)</${name}\\s*>)`, "g");
   const matches = [...xml.matchAll(pattern)];
   return matches.length === 1 ? (matches[0]![1] ?? "") : undefined;
 }
 
-function leaf(xml: string, name: string): string | undefined {
+export function leaf(xml: string, name: string): string | undefined {
   const raw = element(xml, name);
   return raw === undefined ? undefined : xmlText(raw)?.trim();
 }

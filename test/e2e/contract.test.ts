@@ -342,6 +342,62 @@ describe("uploads pinned to a Content-Type (issue 6)", () => {
   });
 });
 
+describe("browser form uploads with a POST policy (issue 6)", () => {
+  const policyFor = async (body: Record<string, unknown>, query = "") => {
+    const response = await api("POST", `/aws/storage/rgw/${s3.bucket}/$post-policy${query}`, JSON.stringify(body), "application/json");
+    expect(response.status, response.text).toBe(200);
+    expect(response.headers.get("cache-control")).toBe("no-store");
+    return response.json() as { url: string; fields: Record<string, string>; "expires-at": string };
+  };
+  /** multipart/form-data as a browser builds it: the fields, then the file last. */
+  const post = (policy: { url: string; fields: Record<string, string> }, file: Uint8Array<ArrayBuffer>, name: string, override: Record<string, string> = {}) => {
+    const form = new FormData();
+    for (const [field, value] of Object.entries({ ...policy.fields, ...override })) form.append(field, value);
+    form.append("file", new Blob([file]), name);
+    return fetch(policy.url, { method: "POST", body: form });
+  };
+  const bytes = (n: number) => new Uint8Array(n).map((_, i) => i % 251);
+
+  it("stores a good upload; refuses an oversized body and a wrong type; stores nothing then", async () => {
+    const key = `${run}/form/photo.png`;
+    const policy = await policyFor({ filename: key, "content-type": "image/png", "max-size": 1000 }, "?expiration=300");
+    expect(policy.fields).toMatchObject({ key, "Content-Type": "image/png", "X-Amz-Algorithm": "AWS4-HMAC-SHA256" });
+    const oversized = await post(policy, bytes(1001), "photo.png");
+    expect(oversized.status).toBe(400);
+    expect(await oversized.text()).toMatch(/EntityTooLarge/);
+    const wrongType = await post(policy, bytes(10), "photo.png", { "Content-Type": "text/html" });
+    expect(wrongType.status).toBe(403);
+    const otherKey = await post(policy, bytes(10), "photo.png", { key: `${run}/form/other.png` });
+    expect(otherKey.status).toBe(403);
+    expect((await fetch(await urlFor("GET", key))).status).toBe(404);
+    const good = await post(policy, bytes(1000), "photo.png");
+    expect(good.status, await good.text()).toBe(204);
+    const get = await fetch(await urlFor("GET", key));
+    expect(get.headers.get("content-type")).toBe("image/png");
+    expect(new Uint8Array(await get.arrayBuffer())).toEqual(bytes(1000));
+  });
+
+  it("takes keys under a prefix (${filename} or any key starting with it) and refuses others", async () => {
+    const prefix = `${run}/form/user-7/`;
+    const policy = await policyFor({ prefix, "min-size": 1, "max-size": 100 });
+    expect(policy.fields.key).toBe(`${prefix}\${filename}`);
+    const named = await post(policy, bytes(5), "notes.txt");
+    expect(named.status, await named.text()).toBe(204);
+    expect(new Uint8Array(await (await fetch(await urlFor("GET", `${prefix}notes.txt`))).arrayBuffer())).toEqual(bytes(5));
+    expect((await post(policy, bytes(5), "x", { key: `${prefix}deeper/chosen.bin` })).status).toBe(204);
+    expect((await post(policy, bytes(5), "x", { key: `${run}/form/user-8/x.bin` })).status).toBe(403);
+    expect((await post(policy, new Uint8Array(0), "empty.txt")).status).toBe(400); // under min-size
+  });
+
+  it("refuses bad bodies with 400", async () => {
+    for (const body of [{}, { filename: "a", prefix: "b" }, { filename: "a", "max-size": -1 }, { filename: "a", "min-size": 5, "max-size": 4 }, { filename: "a", "content-type": "png" }, { filename: "a", size: 1 }]) {
+      const response = await api("POST", `/aws/storage/rgw/${s3.bucket}/$post-policy`, JSON.stringify(body), "application/json");
+      expect(response.status, JSON.stringify(body)).toBe(400);
+      expect(response.json().resourceType).toBe("OperationOutcome");
+    }
+  });
+});
+
 describe("logs", () => {
   it("hold no token, secret or signature", async () => {
     const logs = service.stdout() + service.stderr();
