@@ -429,6 +429,101 @@ export function createApp(deps: AppDeps): App {
       audit(c, { action: "post-policy", operation: "upload", account: accountId, bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": max, "expires-in": expiresIn, "expires-at": expires });
       return respond(c, answer({ url: `${protocol}//${host}${path === "/" ? path : path.slice(0, -1)}`, fields }), 200, headers);
     },
+
+    // Multipart uploads: signpost calls S3 for create, list, complete and abort; the parts go straight to S3.
+    async "$create-multipart"(c, accountId, bucket) {
+      const body = await fieldsOf(c, ["filename", "content-type"]);
+      const key = checkKey(body.filename ?? "");
+      const type = checkContentType(body["content-type"]);
+      const ctx = await prepare(c, "upload", accountId, bucket, key);
+      const xml = await callS3(ctx, "CreateMultipartUpload", "POST", bucket, key, { uploads: "" }, "", type ? { "content-type": type } : {});
+      const uploadId = leaf(xml, "UploadId");
+      if (!uploadId) throw new HttpError(502, "S3 CreateMultipartUpload: the answer has no UploadId");
+      audit(c, { action: "create-multipart", operation: "upload", account: accountId, bucket, key });
+      return respond(c, { filename: key, "upload-id": uploadId }, 200, ctx.headers);
+    },
+
+    async "$presign-parts"(c, accountId, bucket) {
+      const { body, key, uploadId } = await multipartBody(c, "parts");
+      const parts = body.parts;
+      if (!Array.isArray(parts) || parts.length === 0 || parts.length > 1000 || new Set(parts).size !== parts.length || !parts.every((n) => wholeNumber(n, "each part number", 10000))) {
+        throw new HttpError(400, "parts must be a list of 1 to 1000 different part numbers from 1 to 10000");
+      }
+      const { account, credentials, date, expiresIn, expires, headers, answer } = await prepare(c, "upload", accountId, bucket, key);
+      const urls = [];
+      for (const n of parts as number[]) {
+        const query = { partNumber: String(n), uploadId };
+        urls.push({ "part-number": n, url: await presigner.presign({ method: "PUT", ...objectLocation(account, bucket, key), query, region: account.region, credentials, expiresIn, date }) });
+      }
+      audit(c, { action: "presign-parts", operation: "upload", account: accountId, bucket, key, parts: parts.length, "expires-in": expiresIn, "expires-at": expires });
+      return respond(c, answer({ filename: key, "upload-id": uploadId, parts: urls }), 200, headers);
+    },
+
+    async "$list-parts"(c, accountId, bucket) {
+      const { key, uploadId } = await multipartBody(c);
+      const ctx = await prepare(c, "upload", accountId, bucket, key);
+      audit(c, { action: "list-parts", operation: "upload", account: accountId, bucket, key });
+      return respond(c, { filename: key, "upload-id": uploadId, parts: await listParts(ctx, bucket, key, uploadId) }, 200, ctx.headers);
+    },
+
+    async "$complete-multipart"(c, accountId, bucket) {
+      const { body, key, uploadId } = await multipartBody(c, "parts");
+      let parts: { "part-number": number; etag: string }[] | undefined;
+      if (body.parts !== undefined) {
+        const rule = "parts must be a list of 1 to 10000 {part-number, etag} with different part numbers from 1 to 10000 (or absent: every uploaded part)";
+        if (!Array.isArray(body.parts) || body.parts.length === 0 || body.parts.length > 10000) throw new HttpError(400, rule);
+        parts = body.parts.map((part: Record<string, unknown>) => {
+          const n = part?.["part-number"];
+          const etag = part?.etag;
+          if (Object.keys(part ?? 0).length !== 2 || !wholeNumber(n, "part-number", 10000) || typeof etag !== "string" || !/^[\x20-\x7e]{1,200}$/.test(etag)) throw new HttpError(400, rule);
+          return { "part-number": n as number, etag };
+        });
+        if (new Set(parts.map((part) => part["part-number"])).size !== parts.length) throw new HttpError(400, rule);
+      }
+      const ctx = await prepare(c, "upload", accountId, bucket, key);
+      parts ??= await listParts(ctx, bucket, key, uploadId);
+      if (parts.length === 0) throw new HttpError(400, "no part has been uploaded");
+      const escape = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+      const xml = `<CompleteMultipartUpload>${parts
+        .sort((a, b) => a["part-number"] - b["part-number"])
+        .map((part) => `<Part><PartNumber>${part["part-number"]}</PartNumber><ETag>${escape(part.etag)}</ETag></Part>`)
+        .join("")}</CompleteMultipartUpload>`;
+      const answer = await callS3(ctx, "CompleteMultipartUpload", "POST", bucket, key, { uploadId }, xml, { "content-type": "application/xml" });
+      audit(c, { action: "complete-multipart", operation: "upload", account: accountId, bucket, key, parts: parts.length });
+      return respond(c, { filename: key, etag: leaf(answer, "ETag") || undefined }, 200, ctx.headers); // RGW 16 sends it empty
+    },
+
+    async "$abort-multipart"(c, accountId, bucket) {
+      const { key, uploadId } = await multipartBody(c);
+      const ctx = await prepare(c, "upload", accountId, bucket, key);
+      await callS3(ctx, "AbortMultipartUpload", "DELETE", bucket, key, { uploadId });
+      audit(c, { action: "abort-multipart", operation: "upload", account: accountId, bucket, key });
+      return respond(c, { filename: key, "upload-id": uploadId, aborted: true }, 200, ctx.headers);
+    },
+  };
+
+  /** filename and upload-id, checked, and the other fields allowed. */
+  const multipartBody = async (c: Context, ...more: string[]) => {
+    const body = await fieldsOf(c, ["filename", "upload-id", ...more]);
+    return { body, key: checkKey(body.filename ?? ""), uploadId: uploadIdOf(body["upload-id"]) };
+  };
+
+  /** Every uploaded part (ListParts, 1000 per page). */
+  const listParts = async (ctx: { account: AwsAccount; credentials: Credentials }, bucket: string, key: string, uploadId: string) => {
+    const parts: { "part-number": number; etag: string; size: number }[] = [];
+    let marker = "";
+    for (let page = 0; page < 10; page++) {
+      const xml = await callS3(ctx, "ListParts", "GET", bucket, key, { uploadId, ...(marker ? { "part-number-marker": marker } : {}) });
+      for (const [part] of xml.matchAll(/<Part>[\s\S]*?<\/Part>/g)) {
+        const n = Number(leaf(part, "PartNumber"));
+        const etag = leaf(part, "ETag");
+        if (!Number.isInteger(n) || !etag) throw new HttpError(502, "S3 ListParts: a part lacks PartNumber or ETag");
+        parts.push({ "part-number": n, etag, size: Number(leaf(part, "Size")) });
+      }
+      marker = leaf(xml, "NextPartNumberMarker") ?? "";
+      if (leaf(xml, "IsTruncated") !== "true" || !marker) break;
+    }
+    return parts;
   };
 
   app.post("/aws/storage/:account/:bucket/*", (c) => {
