@@ -105,6 +105,10 @@ describe("downloads", () => {
     expect(await signedBy(url, "GET", CREDS)).toBe(false);
     const redirect = await call("GET", `${base}?method=HEAD&redirect=true`);
     expect(await signedBy(redirect.headers.get("location")!, "HEAD", CREDS)).toBe(true);
+    // curl -I (a HEAD to signpost) gets the same 302, so it follows with HEAD
+    const head = await call("HEAD", `${base}?method=HEAD&redirect=true`);
+    expect(head.status).toBe(302);
+    expect(head.headers.get("location")).toBe(redirect.headers.get("location"));
   });
 
   it.each([
