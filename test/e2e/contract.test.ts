@@ -483,6 +483,43 @@ describe("multipart uploads (issue 6)", () => {
   });
 });
 
+describe.runIf(s3.rgwDir)("issue 6 with temporary credentials (role-arn through RGW's STS)", () => {
+  const post = async (path: string, body: unknown) => {
+    const response = await api("POST", `/aws/storage/temp/${s3.bucket}${path}`, JSON.stringify(body), "application/json");
+    expect(response.status, response.text).toBe(200);
+    return response.json();
+  };
+
+  beforeAll(async () => {
+    const yaml = `${accountYaml()}\nrole-arn: "arn:aws:iam:::role/S3Access"\nduration-seconds: 900`;
+    expect((await api("PUT", "/AwsAccount/temp", yaml)).status).toBe(201);
+  });
+
+  it("pinned upload, POST policy (X-Amz-Security-Token field) and multipart (signed x-amz-security-token) all work", async () => {
+    const pinned = await post("", { filename: `${run}/temp/pinned.txt`, "content-type": "text/plain" });
+    expect(new URL(pinned.url).searchParams.get("X-Amz-Security-Token")).toBeTruthy();
+    expect((await fetch(pinned.url, { method: "PUT", headers: { "content-type": "text/plain" }, body: "pinned" })).status).toBe(200);
+
+    const policy = await post("/$post-policy", { filename: `${run}/temp/form.txt`, "max-size": 100 });
+    expect(policy.fields["X-Amz-Security-Token"]).toBeTruthy();
+    const form = new FormData();
+    for (const [name, value] of Object.entries(policy.fields as Record<string, string>)) form.append(name, value);
+    form.append("file", new Blob(["form"]), "form.txt");
+    const posted = await fetch(policy.url, { method: "POST", body: form });
+    expect(posted.status, await posted.text()).toBe(204);
+
+    const key = `${run}/temp/multipart.txt`;
+    const { "upload-id": uploadId } = await post("/$create-multipart", { filename: key });
+    const { parts } = await post("/$presign-parts", { filename: key, "upload-id": uploadId, parts: [1] });
+    expect((await fetch(parts[0].url, { method: "PUT", body: "one small last part" })).status).toBe(200);
+    await post("/$complete-multipart", { filename: key, "upload-id": uploadId });
+
+    for (const [name, text] of [["pinned.txt", "pinned"], ["form.txt", "form"], ["multipart.txt", "one small last part"]]) {
+      expect(await (await fetch(await urlFor("GET", `${run}/temp/${name}`))).text()).toBe(text);
+    }
+  });
+});
+
 describe("logs", () => {
   it("hold no token, secret or signature", async () => {
     const logs = service.stdout() + service.stderr();
