@@ -29,9 +29,9 @@ import { summarizeProfile } from "./profile.ts";
 const args = process.argv.slice(2);
 const option = (name: string) => args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))?.split("=")[1];
 const JSON_OUTPUT = args.includes("--json");
-const DURATION_S = Number(option("duration") ?? 3);
+const DURATION_S = Number(option("duration") ?? 2);
 const CONNECTIONS = Number(option("connections") ?? 16);
-const ROUNDS = Number(option("rounds") ?? 5);
+const ROUNDS = Number(option("rounds") ?? 7);
 const WARMUP_S = 2;
 const PROFILE = args.some((a) => a.startsWith("--profile"));
 const log = (message: string) => {

@@ -15,7 +15,8 @@
 // Key length: the warm path on the 1-account file with keys of 10, 100 and 1000 bytes.
 // In-process floor: Hono answering the same route with a constant JSON of the same size, through app.request().
 // Before timing, each mode's URLs are checked (signature recomputed by @smithy/signature-v4). Then a warm-up, and
-// 5 interleaved rounds of a fixed duration (default 400 ms): median µs per URL, CPU µs per URL, and growth ratios
+// 9 interleaved rounds of a fixed duration (default 250 ms: short runs, so the modes compared in one round see the
+// same background load): median µs per URL, CPU µs per URL, and growth ratios
 // (median of per-round ratios) against 1 account / 10-byte keys.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -41,11 +42,11 @@ import { fmt, median, table } from "./lib.ts";
 const args = process.argv.slice(2);
 const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
 const JSON_OUTPUT = args.includes("--json");
-const DURATION_MS = Number(option("duration") ?? 400);
+const DURATION_MS = Number(option("duration") ?? 250);
 const SIZES = (option("accounts") ?? "1,1000,100000").split(",").map(Number);
 const KEY_LENGTHS = [10, 100, 1000];
 const WORKING_SET = 100;
-const ROUNDS = 5;
+const ROUNDS = 9;
 const WARMUP_MS = 300;
 const BATCH = 500; // mutations per atomic commit (Deno KV allows up to 1000)
 const log = (message: string) => {
