@@ -7,7 +7,7 @@
 //                            with --profile: the top costs of signpost and of the floor by CPU profile
 //   edge    bench/edge.ts    Worker bundle size and cold start vs an AWS SDK Worker
 //   scale   bench/scale.ts   cost per URL as accounts (1, 1k, 100k) and key lengths (10, 100, 1000 bytes) grow
-// About four minutes on 2 cores. --quick: shorter runs, for a look (numbers rougher).
+// About 3.5 minutes on 2 cores. --quick: shorter runs, for a look (numbers rougher).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
