@@ -1,13 +1,14 @@
 // `npm run bench`: every bench, one after the other, each in its own process, then the targets in one list.
 //
-//   npx tsx bench/run.ts [--only=signer,http,edge,scale] [--quick]
+//   npx tsx bench/run.ts [--only=signer,runtimes,http,edge,scale] [--quick]
 //
 //   signer  bench/signer.ts  presigned URLs/s in one process: ours vs smithy, aws4fetch, the SDK, a node:crypto floor
+//   runtimes bench/runtimes.ts the Web Crypto signer vs aws4fetch on Node, inside workerd and in Deno
 //   http    bench/http.ts    the Node server (`npm start`) vs an SDK baseline server and the HTTP floor, autocannon;
 //                            with --profile: the top costs of signpost and of the floor by CPU profile
 //   edge    bench/edge.ts    Worker bundle size and cold start vs an AWS SDK Worker
 //   scale   bench/scale.ts   cost per URL as accounts (1, 1k, 100k) and key lengths (10, 100, 1000 bytes) grow
-// About 3.5 minutes on 2 cores. --quick: shorter runs, for a look (numbers rougher).
+// About 4 minutes on 2 cores. --quick: shorter runs, for a look (numbers rougher).
 import { spawn } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { availableParallelism } from "node:os";
@@ -20,6 +21,7 @@ const QUICK = args.includes("--quick");
 
 const PARTS: { id: string; file: string; args: string[]; quick: string[] }[] = [
   { id: "signer", file: "bench/signer.ts", args: [], quick: ["--duration=400"] },
+  { id: "runtimes", file: "bench/runtimes.ts", args: [], quick: ["--rounds=3", "--n=500"] },
   { id: "http", file: "bench/http.ts", args: ["--profile"], quick: ["--duration=2", "--rounds=1"] },
   { id: "edge", file: "bench/edge.ts", args: ["--samples=9"], quick: ["--samples=3"] },
   { id: "scale", file: "bench/scale.ts", args: [], quick: ["--duration=150"] },
@@ -47,7 +49,7 @@ for (const part of PARTS.filter((p) => !ONLY || ONLY.includes(p.id))) {
   console.log(`\n=== ${part.id}: npx tsx ${part.file} ${partArgs.join(" ")}`.trimEnd());
   const { code, stdout } = await run(part.file, partArgs);
   if (code !== 0) failed.push(`${part.id} (exit ${code})`);
-  for (const line of stdout.split("\n")) if (/target >= [\d.]+x: (PASS|MISS)/.test(line)) targets.push(`${part.id.padEnd(6)}  ${line.trim()}`);
+  for (const line of stdout.split("\n")) if (/target >= [\d.]+x: (PASS|MISS)/.test(line)) targets.push(`${part.id.padEnd(8)}  ${line.trim()}`);
 }
 console.log(`\n=== targets\n${targets.join("\n") || "(none)"}`);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
