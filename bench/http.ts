@@ -1,6 +1,6 @@
 // Presigned URLs over HTTP: the real Node server (`npm start`) against an AWS SDK baseline and the HTTP floor.
 //
-//   npx tsx bench/http.ts [--json] [--duration=s] [--connections=n] [--rounds=n] [--profile[=dir]]
+//   npx tsx bench/http.ts [--json] [--duration=s] [--connections=n] [--rounds=n] [--profile[=dir]] [--compare=dir]
 //
 // Four servers, each its own process, all on loopback:
 //   signpost           `npm start` (temp SIGNPOST_DATA_DIR, SIGNPOST_ADMIN_TOKEN), account cache on (default 5 s)
@@ -16,11 +16,13 @@
 // of per-round ratios. Server CPU µs per request comes from /proc/<pid>/stat of the server process: it does not
 // depend on how much CPU the load generator or other tenants took, so on this shared 2-core machine it is the
 // steadier comparison (printed as "by CPU time"). Latencies are recorded per response (sub-millisecond).
+// --compare=DIR: one more contender, `npm start` in another checkout (say, with a patch applied), cache warm, and its
+// ratio to signpost: how to measure a change to src/ before it lands.
 // --profile: after the rounds, one more run each of signpost (cache warm, no cache) and of the floor under
 // `node --cpu-prof` (the start script's command with the flags added), and their top costs over the timed run.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { checkPresignedGet, fmt, median, SDK_EXTRA_QUERY, processCpuMicros, quantile, ROOT, type Server, startServer, table, verdict } from "./lib.ts";
@@ -34,6 +36,8 @@ const CONNECTIONS = Number(option("connections") ?? 16);
 const ROUNDS = Number(option("rounds") ?? 7);
 const WARMUP_S = 2;
 const PROFILE = args.some((a) => a.startsWith("--profile"));
+// Another checkout (e.g. with a patch applied) whose `npm start` runs as one more contender, cache warm.
+const COMPARE = option("compare");
 const log = (message: string) => {
   if (!JSON_OUTPUT) console.error(message);
 };
@@ -68,8 +72,8 @@ const tempDir = (prefix: string) => {
   return dir;
 };
 
-function startSignpost(name: string, env: Record<string, string> = {}): Promise<Server> {
-  return startServer(name, "npm", ["start", "--silent"], { SIGNPOST_DATA_DIR: tempDir("data"), SIGNPOST_ADMIN_TOKEN: TOKEN, ...env }, "src/runtime/node.ts");
+function startSignpost(name: string, env: Record<string, string> = {}, cwd = ROOT): Promise<Server> {
+  return startServer(name, "npm", ["start", "--silent"], { SIGNPOST_DATA_DIR: tempDir("data"), SIGNPOST_ADMIN_TOKEN: TOKEN, ...env }, "src/runtime/node.ts", cwd);
 }
 
 const tsxServer = (name: string, file: string, env: Record<string, string>, nodeOptions: string[] = []) =>
@@ -180,6 +184,13 @@ async function main(): Promise<void> {
       if (created.status !== 201) throw new Error(`${server.name}: PUT /AwsAccount answered ${created.status}: ${created.text}`);
     }
     if (!/"accountCacheMs":0\b/.test(uncached.stderr())) throw new Error(`signpost did not take SIGNPOST_ACCOUNT_CACHE_MS=0:\n${uncached.stderr()}`);
+    let compared: Server | undefined;
+    if (COMPARE) {
+      compared = await startSignpost("signpost (compared)", {}, resolve(COMPARE));
+      servers.push(compared);
+      const created = await api(compared.url, "PUT", `/AwsAccount/${ACCOUNT_ID}`, ACCOUNT);
+      if (created.status !== 201) throw new Error(`${compared.name}: PUT /AwsAccount answered ${created.status}: ${created.text}`);
+    }
     const sample = await api(signpost.url, "GET", PATH);
     const sdk = await tsxServer("SDK baseline", "bench/servers/sdk-baseline.ts", {
       BENCH_TOKEN: TOKEN,
@@ -194,6 +205,7 @@ async function main(): Promise<void> {
       { id: "signpost-nocache", name: "signpost (no cache: KV read)", server: uncached },
       { id: "sdk", name: "SDK baseline (s3-request-presigner)", server: sdk },
       { id: "floor", name: "HTTP floor (constant JSON)", server: floor },
+      ...(compared ? [{ id: "compared", name: `signpost from ${COMPARE} (cache warm)`, server: compared }] : []),
     ];
     await verify(contenders, sample.text);
     log(`verified ${contenders.length} servers (signatures by smithy and ours, 401s, floor body ${sample.text.length} bytes); warming up...`);
@@ -228,7 +240,8 @@ async function main(): Promise<void> {
       { name: "signpost (no cache) vs SDK baseline", of: "signpost-nocache", vs: "sdk", target: 8 },
       { name: "signpost (no cache) vs HTTP floor", of: "signpost-nocache", vs: "floor", target: 0.8 },
       { name: "signpost (no cache) vs signpost (cache warm)", of: "signpost-nocache", vs: "signpost" },
-    ].map((r) => {
+      ...(compared ? [{ name: `signpost from ${COMPARE} vs signpost`, of: "compared", vs: "signpost" }] : []),
+    ].map((r: { name: string; of: string; vs: string; target?: number }) => {
       const value = ratioOf(r.of, r.vs, "rps");
       const cpuValue = ratioOf(r.of, r.vs, "cpuMicros");
       return { ...r, value: round2(value), cpuValue: round2(cpuValue), pass: r.target === undefined ? undefined : value >= r.target, cpuPass: r.target === undefined ? undefined : cpuValue >= r.target };

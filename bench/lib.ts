@@ -96,10 +96,11 @@ export async function startServer(
   args: string[],
   env: Record<string, string | undefined>,
   needle: string,
+  cwd = ROOT,
 ): Promise<Server> {
   const devNull = openSync("/dev/null", "w");
   const child: ChildProcess = spawn(command, args, {
-    cwd: ROOT,
+    cwd,
     env: { ...process.env, PORT: "0", HOST: "127.0.0.1", ...env },
     stdio: ["ignore", devNull, "pipe"],
     detached: true,
