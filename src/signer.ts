@@ -105,7 +105,9 @@ export function amzDate(date: Date): string {
   return `${iso.slice(0, 4)}${iso.slice(5, 7)}${iso.slice(8, 13)}${iso.slice(14, 16)}${iso.slice(17, 19)}Z`;
 }
 
-const MAX_CACHED_KEYS = 256;
+// As many as the account cache holds (store/cache.ts): with more active accounts than this, every URL would derive
+// its key again (four HMACs and five key imports, several times the cost of the URL itself).
+const MAX_CACHED_KEYS = 10_000;
 
 /** Continues at once when `value` is plain (node:crypto), or once it resolves (Web Crypto). */
 function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): R | Promise<R> {
