@@ -169,24 +169,22 @@ export function createApp(deps: AppDeps): App {
     return account;
   };
 
-  app.use("/AwsAccount/*", async (c, next) => {
-    requireOperation(c.get("caller"), "manage-accounts");
-    await next();
-  });
-  app.use("/AwsAccount", async (c, next) => {
-    requireOperation(c.get("caller"), "manage-accounts");
-    await next();
+  for (const path of ["/AwsAccount", "/AwsAccount/*"]) {
+    app.use(path, async (c, next) => {
+      requireOperation(c.get("caller"), "manage-accounts");
+      await next();
+    });
+  }
+
+  /** A FHIR searchset Bundle of what a list holds, as shown to clients. */
+  const searchset = <T>(resources: T[], view: (resource: T) => unknown) => ({
+    resourceType: "Bundle",
+    type: "searchset",
+    total: resources.length,
+    entry: resources.map((resource) => ({ resource: view(resource) })),
   });
 
-  app.get("/AwsAccount", async (c) => {
-    const accounts = await store.list();
-    return respond(c, {
-      resourceType: "Bundle",
-      type: "searchset",
-      total: accounts.length,
-      entry: accounts.map((account) => ({ resource: publicView(account) })),
-    });
-  });
+  app.get("/AwsAccount", async (c) => respond(c, searchset(await store.list(), publicView)));
   app.all("/AwsAccount", notAllowed("GET"));
 
   app.get("/AwsAccount/:id", async (c) => respond(c, publicView(await findAccount(checkId(c.req.param("id"))))));
@@ -230,8 +228,7 @@ export function createApp(deps: AppDeps): App {
 
   app.get("/Client", async (c) => {
     requireClientManager(c);
-    const all = await clients.list();
-    return respond(c, { resourceType: "Bundle", type: "searchset", total: all.length, entry: all.map((client) => ({ resource: publicClient(client) })) });
+    return respond(c, searchset(await clients.list(), publicClient));
   });
   app.all("/Client", notAllowed("GET"));
 

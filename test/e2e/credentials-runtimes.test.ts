@@ -8,40 +8,22 @@
 import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { AwsClient } from "aws4fetch";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { containerEndpoint, type ContainerEndpoint, type TestCredentials } from "../aws-endpoints.ts";
 import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
 import { startOidcIssuer, type OidcIssuer } from "./oidc-issuer.ts";
+import { ROLE, rgwIam } from "./rgw-iam.ts";
 import "./s3-target.ts";
 import { apiClient, type Runtime, type RunningService, startService } from "./service.ts";
 
 const s3 = inject("s3");
 const TOKEN = "runtimes-admin-token-0123456789abcdef";
-const ROLE = "arn:aws:iam:::role/S3Access";
 const run = `runtimes-${Date.now().toString(36)}`;
 const dir = mkdtempSync(join(tmpdir(), "signpost-e2e-runtimes-"));
 const body = `object for Deno and Workers ${Math.random()}`;
 const key = `${run}/object.txt`;
 
-const client = (service: string) => new AwsClient({ accessKeyId: s3.accessKeyId, secretAccessKey: s3.secretAccessKey, service, region: s3.region, retries: 0 });
-
-async function queryApi(service: "sts" | "iam", params: Record<string, string>): Promise<string> {
-  const response = await client(service).fetch(`${s3.endpoint}/`, {
-    method: "POST",
-    headers: { "content-type": "application/x-www-form-urlencoded; charset=utf-8" },
-    body: new URLSearchParams(params).toString(),
-  });
-  const text = await response.text();
-  if (!response.ok) throw new Error(`${params.Action}: ${response.status} ${text}`);
-  return text;
-}
-
-async function rgwCredentials(durationSeconds = 900): Promise<TestCredentials> {
-  const xml = await queryApi("sts", { Action: "AssumeRole", Version: "2011-06-15", RoleArn: ROLE, RoleSessionName: `stand-in-${Date.now()}`, DurationSeconds: String(durationSeconds) });
-  const field = (name: string) => new RegExp(`<${name}>([^<]+)</${name}>`).exec(xml)![1]!;
-  return { accessKeyId: field("AccessKeyId"), secretAccessKey: field("SecretAccessKey"), sessionToken: field("SessionToken"), expiration: new Date(field("Expiration")) };
-}
+const { client, rgwCredentials, webIdentityRole } = rgwIam(s3);
 
 /** No credentials from the machine running the tests; HOME is the test's own. */
 const isolated = (home: string, env: Record<string, string> = {}) => ({
@@ -237,21 +219,7 @@ describe.skipIf(!s3.rgwDir)("temporary credentials on Deno and Workers, judged b
       beforeAll(async () => {
         // A role on RGW trusting a local OIDC issuer; the Worker gets the issuer's token as a binding.
         issuer = await startOidcIssuer();
-        await queryApi("iam", { Action: "CreateOpenIDConnectProvider", Version: "2010-05-08", Url: issuer.url, "ClientIDList.member.1": clientId, "ThumbprintList.member.1": issuer.thumbprint });
-        const roleName = `SignpostWorker${Date.now()}`;
-        const trust = {
-          Version: "2012-10-17",
-          Statement: [{
-            Effect: "Allow",
-            Principal: { Federated: [`arn:aws:iam:::oidc-provider/${issuer.hostPath}`] },
-            Action: ["sts:AssumeRoleWithWebIdentity"],
-            Condition: { StringEquals: { [`${issuer.hostPath}:app_id`]: clientId } },
-          }],
-        };
-        const created = await queryApi("iam", { Action: "CreateRole", Version: "2010-05-08", RoleName: roleName, Path: "/", AssumeRolePolicyDocument: JSON.stringify(trust) });
-        roleArn = /<Arn>([^<]+)<\/Arn>/.exec(created)![1]!;
-        const policy = { Version: "2012-10-17", Statement: [{ Effect: "Allow", Action: ["s3:*"], Resource: ["arn:aws:s3:::*"] }] };
-        await queryApi("iam", { Action: "PutRolePolicy", Version: "2010-05-08", RoleName: roleName, PolicyName: "AllowS3", PolicyDocument: JSON.stringify(policy) });
+        roleArn = await webIdentityRole(issuer, clientId, "SignpostWorker");
       });
       afterAll(() => issuer.close());
 
