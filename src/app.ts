@@ -83,7 +83,7 @@ function storagePath(url: string): { accountId: string; bucket: string; key: str
   };
 }
 
-export type App = Hono<{ Variables: { caller: Caller } }>;
+export type App = Hono<{ Variables: { caller: Caller; query: Record<string, string[]> } }>;
 
 export function createApp(deps: AppDeps): App {
   const { store, clients, sealer, presigner, config } = deps;
@@ -288,16 +288,26 @@ export function createApp(deps: AppDeps): App {
 
   const OPERATION_OF = { PUT: "upload", GET: "download", HEAD: "download", DELETE: "delete" } as const;
 
+  /** The values of a query parameter; the query is parsed once per request (a lookup by name parses it again). */
+  const queryValues = (c: Context, name: string): string[] => {
+    let query = c.get("query");
+    if (query === undefined) {
+      query = c.req.url.includes("?") ? c.req.queries() : {};
+      c.set("query", query);
+    }
+    return Object.hasOwn(query, name) ? query[name]! : [];
+  };
+
   /** A query parameter given at most once. */
   const param = (c: Context, name: string): string | undefined => {
-    const values = c.req.queries(name) ?? [];
+    const values = queryValues(c, name);
     if (values.length > 1) throw new HttpError(400, `${name} must be given at most once`);
     return values[0];
   };
 
   /** Authorizes, finds the account and its credentials, and fixes the signing time and lifetime. */
   const prepare = async (c: Context, operation: "upload" | "download" | "delete", accountId: string, bucket: string, key: string) => {
-    const asked = parseExpiration(c.req.queries("expiration") ?? []);
+    const asked = parseExpiration(queryValues(c, "expiration"));
     const requested = authorizePresign(c.get("caller"), { operation, account: accountId, bucket, key, expiration: asked }, DEFAULT_EXPIRATION);
     const account = await findAccount(accountId);
     const source: CredentialProvider = account["access-key-id"]
@@ -310,8 +320,14 @@ export function createApp(deps: AppDeps): App {
     const { expiresIn, expiresAt, capped } = urlLifetime(requested, credentials, date);
     const expires = expiresAt.toISOString().replace(".000Z", "Z");
     // A presigned URL is a bearer credential: keep it out of shared caches.
-    const headers: Record<string, string> = { "cache-control": "no-store", ...(capped ? { "signpost-expiry-capped": "true" } : {}) };
-    const answer = (body: Record<string, unknown>) => ({ ...body, "expires-at": expires, ...(capped ? { "expiry-capped": true } : {}) });
+    const headers: Record<string, string> = { "cache-control": "no-store" };
+    if (capped) headers["signpost-expiry-capped"] = "true";
+    /** The answer's body, with when its URLs expire (plain assignments: this is the hot path). */
+    const answer = (body: Record<string, unknown>) => {
+      body["expires-at"] = expires;
+      if (capped) body["expiry-capped"] = true;
+      return body;
+    };
     return { account, credentials, date, expiresIn, expires, headers, answer };
   };
 
@@ -321,17 +337,9 @@ export function createApp(deps: AppDeps): App {
     const key = checkKey(rawKey);
     const operation = OPERATION_OF[method];
     const { account, credentials, date, expiresIn, expires, headers, answer } = await prepare(c, operation, accountId, bucket, key);
-    const url = await presigner.presign({
-      method,
-      ...objectLocation(account, bucket, key),
-      ...(extra.query ? { query: extra.query } : {}),
-      ...(extra.headers ? { headers: extra.headers } : {}),
-      region: account.region,
-      credentials,
-      expiresIn,
-      date,
-    });
-    audit(c, { action: "presign", operation, "s3-method": method, account: accountId, bucket, key, "expires-in": expiresIn, "expires-at": expires, ...(extra.redirect ? { redirect: true } : {}) });
+    const { protocol, host, path } = objectLocation(account, bucket, key);
+    const url = await presigner.presign({ method, protocol, host, path, query: extra.query, headers: extra.headers, region: account.region, credentials, expiresIn, date });
+    audit(c, { action: "presign", operation, "s3-method": method, account: accountId, bucket, key, "expires-in": expiresIn, "expires-at": expires, redirect: extra.redirect || undefined });
     if (extra.redirect) return new Response(null, { status: 302, headers: { ...headers, location: url } });
     return respond(c, answer({ url }), 200, headers);
   };

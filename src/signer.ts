@@ -81,13 +81,21 @@ export function encodeRfc3986(value: string): string {
   return encoded.replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
 }
 
-/** Canonical query string: names and values RFC 3986-encoded, sorted by encoded name. */
-export function canonicalQuery(query: Record<string, string>): string {
-  return Object.entries(query)
-    .map(([name, value]) => [encodeRfc3986(name), encodeRfc3986(value)] as const)
+type Pair = [name: string, value: string];
+
+const encodedPairs = (query: Record<string, string>) => Object.entries(query).map(([name, value]): Pair => [encodeRfc3986(name), encodeRfc3986(value)]);
+
+/** `name=value` pairs joined by '&', sorted by (encoded) name in code-unit order. */
+function joinSorted(pairs: Pair[]): string {
+  return pairs
     .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))
     .map(([name, value]) => `${name}=${value}`)
     .join("&");
+}
+
+/** Canonical query string: names and values RFC 3986-encoded, sorted by encoded name. */
+export function canonicalQuery(query: Record<string, string>): string {
+  return joinSorted(encodedPairs(query));
 }
 
 /** Canonical headers (lower-case names in code-unit order, values trimmed, inner space runs collapsed) and their names. */
@@ -119,9 +127,17 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
   const signingKeys = new Map<string, Key>();
   const encoder = new TextEncoder();
 
+  // The key used last, checked before the map: a busy server signs mostly with the same few keys.
+  let last: { secret: string; day: string; region: string; service: string; key: Key } | undefined;
+  function cachedKey(secret: string, day: string, region: string, service: string): Key | undefined {
+    if (last && last.secret === secret && last.day === day && last.region === region && last.service === service) return last.key;
+    const key = signingKeys.get(`${day}\n${region}\n${service}\n${secret}`);
+    if (key !== undefined) last = { secret, day, region, service, key };
+    return key;
+  }
+
   async function signingKey(secret: string, day: string, region: string, service: string): Promise<Key> {
-    const cacheKey = `${day}\n${region}\n${service}\n${secret}`;
-    const cached = signingKeys.get(cacheKey);
+    const cached = cachedKey(secret, day, region, service);
     if (cached !== undefined) return cached;
     let raw = encoder.encode(`AWS4${secret}`);
     for (const part of [day, region, service, "aws4_request"]) {
@@ -129,7 +145,7 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
     }
     const key = await crypto.importKey(raw);
     if (signingKeys.size >= MAX_CACHED_KEYS) signingKeys.clear();
-    signingKeys.set(cacheKey, key);
+    signingKeys.set(`${day}\n${region}\n${service}\n${secret}`, key);
     return key;
   }
 
@@ -138,7 +154,7 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
     const day = time.slice(0, 8);
     return then(crypto.sha256Hex(canonicalRequest), (hash) => {
       const stringToSign = `AWS4-HMAC-SHA256\n${time}\n${day}/${region}/${service}/aws4_request\n${hash}`;
-      const key = signingKeys.get(`${day}\n${region}\n${service}\n${secret}`);
+      const key = cachedKey(secret, day, region, service);
       if (key !== undefined) return crypto.hmacHex(key, stringToSign);
       return signingKey(secret, day, region, service).then((derived) => crypto.hmacHex(derived, stringToSign));
     });
@@ -149,24 +165,17 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
       const { credentials, region } = request;
       const service = request.service ?? "s3";
       const time = amzDate(request.date);
-      const day = time.slice(0, 8);
-      const scope = `${day}/${region}/${service}/aws4_request`;
+      const credential = encodeRfc3986(`${credentials.accessKeyId}/${time.slice(0, 8)}/${region}/${service}/aws4_request`);
       const signedHeaders = request.headers ? canonicalHeaders({ ...request.headers, host: request.host }) : undefined;
 
-      // The fixed parameters are listed in canonical (encoded-name) order; only extra ones need a sort.
-      const params: (readonly [string, string])[] = [
-        ["X-Amz-Algorithm", "AWS4-HMAC-SHA256"],
-        ["X-Amz-Credential", encodeRfc3986(`${credentials.accessKeyId}/${scope}`)],
-        ["X-Amz-Date", time],
-        ["X-Amz-Expires", encodeRfc3986(String(request.expiresIn))],
-        ...(credentials.sessionToken ? [["X-Amz-Security-Token", encodeRfc3986(credentials.sessionToken)] as const] : []),
-        ["X-Amz-SignedHeaders", signedHeaders ? encodeRfc3986(signedHeaders.names) : "host"],
-      ];
-      if (request.query) {
-        for (const [name, value] of Object.entries(request.query)) params.push([encodeRfc3986(name), encodeRfc3986(value)]);
-        params.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0)); // by encoded name, in code-unit order
-      }
-      const query = params.map(([name, value]) => `${name}=${value}`).join("&");
+      // The fixed parameters, in canonical (encoded-name) order; only extra ones need a sort.
+      let query =
+        `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${credential}&X-Amz-Date=${time}` +
+        `&X-Amz-Expires=${encodeRfc3986(String(request.expiresIn))}` +
+        (credentials.sessionToken ? `&X-Amz-Security-Token=${encodeRfc3986(credentials.sessionToken)}` : "") +
+        `&X-Amz-SignedHeaders=${signedHeaders ? encodeRfc3986(signedHeaders.names) : "host"}`;
+      // Encoded names and values hold no '&' or '=', so the fixed part splits back into its pairs.
+      if (request.query) query = joinSorted([...query.split("&").map((pair) => pair.split("=") as Pair), ...encodedPairs(request.query)]);
 
       const headerLines = signedHeaders ? `${signedHeaders.text}\n${signedHeaders.names}` : `host:${request.host}\n\nhost`;
       const canonicalRequest = `${request.method}\n${request.path}\n${query}\n${headerLines}\nUNSIGNED-PAYLOAD`;

@@ -54,7 +54,8 @@ export function checkKey(key: unknown): string {
   if (key.length === 0) invalid("object key is empty");
   if (CONTROL.test(key)) invalid("object key must not contain control characters");
   if (LONE_SURROGATE.test(key)) invalid("object key is not valid Unicode");
-  if (new TextEncoder().encode(key).length > MAX_KEY_BYTES) invalid(`object key is longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
+  // A UTF-16 code unit takes at most 3 UTF-8 bytes: only long keys need counting.
+  if (key.length * 3 > MAX_KEY_BYTES && new TextEncoder().encode(key).length > MAX_KEY_BYTES) invalid(`object key is longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
   // URL clients resolve dot segments before sending, so a URL for such a key could never reach it.
   if (key.split("/").some((segment) => segment === "." || segment === "..")) {
     invalid("object key must not contain '.' or '..' path segments");
