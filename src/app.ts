@@ -100,6 +100,13 @@ export function isoClock(): (ms: number) => string {
   };
 }
 
+/** An answer's body with when its URLs expire; assigned in place, as this is on every presign's path. */
+function withExpiry(body: Record<string, unknown>, expires: string, capped: boolean): Record<string, unknown> {
+  body["expires-at"] = expires;
+  if (capped) body["expiry-capped"] = true;
+  return body;
+}
+
 export type App = Hono<{ Variables: { caller: Caller; query: Record<string, string[]> } }>;
 
 export function createApp(deps: AppDeps): App {
@@ -340,13 +347,7 @@ export function createApp(deps: AppDeps): App {
     // A presigned URL is a bearer credential: keep it out of shared caches.
     const headers: Record<string, string> = { "cache-control": "no-store" };
     if (capped) headers["signpost-expiry-capped"] = "true";
-    /** The answer's body, with when its URLs expire (plain assignments: this is the hot path). */
-    const answer = (body: Record<string, unknown>) => {
-      body["expires-at"] = expires;
-      if (capped) body["expiry-capped"] = true;
-      return body;
-    };
-    return { account, credentials, date, expiresIn, expires, headers, answer };
+    return { account, credentials, date, expiresIn, expires, capped, headers };
   };
 
   type Extra = Pick<PresignRequest, "query" | "headers"> & { redirect?: boolean };
@@ -354,12 +355,12 @@ export function createApp(deps: AppDeps): App {
   const presign = async (c: Context, method: keyof typeof OPERATION_OF, accountId: string, bucket: string, rawKey: unknown, extra: Extra = {}) => {
     const key = checkKey(rawKey);
     const operation = OPERATION_OF[method];
-    const { account, credentials, date, expiresIn, expires, headers, answer } = await prepare(c, operation, accountId, bucket, key);
+    const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, operation, accountId, bucket, key);
     const { protocol, host, path } = objectLocation(account, bucket, key);
     const url = await presigner.presign({ method, protocol, host, path, query: extra.query, headers: extra.headers, region: account.region, credentials, expiresIn, date });
     audit(c, { action: "presign", operation, "s3-method": method, account: accountId, bucket, key, "expires-in": expiresIn, "expires-at": expires, redirect: extra.redirect || undefined });
     if (extra.redirect) return new Response(null, { status: 302, headers: { ...headers, location: url } });
-    return respond(c, answer({ url }), 200, headers);
+    return respond(c, withExpiry({ url }, expires, capped), 200, headers);
   };
 
   /** A JSON or YAML object body with no other fields than `allowed`. */
@@ -426,7 +427,7 @@ export function createApp(deps: AppDeps): App {
       const min = wholeNumber(body["min-size"], "min-size", MAX_PUT);
       const max = wholeNumber(body["max-size"], "max-size", MAX_PUT) ?? (min === undefined ? undefined : MAX_PUT);
       if (min !== undefined && max! < min) throw new HttpError(400, "max-size must not be less than min-size");
-      const { account, credentials, date, expiresIn, expires, headers, answer } = await prepare(c, "upload", accountId, bucket, key);
+      const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, "upload", accountId, bucket, key);
       const time = amzDate(date);
       // As @aws-sdk/s3-presigned-post: every field but the policy and signature is also an exact-match condition.
       const fields: Record<string, string> = {
@@ -450,7 +451,7 @@ export function createApp(deps: AppDeps): App {
       fields["X-Amz-Signature"] = await presigner.signString(policy, time.slice(0, 8), account.region, "s3", credentials.secretAccessKey);
       const { protocol, host, path } = objectLocation(account, bucket, "");
       audit(c, { action: "post-policy", operation: "upload", account: accountId, bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": max, "expires-in": expiresIn, "expires-at": expires });
-      return respond(c, answer({ url: `${protocol}//${host}${path === "/" ? path : path.slice(0, -1)}`, fields }), 200, headers);
+      return respond(c, withExpiry({ url: `${protocol}//${host}${path === "/" ? path : path.slice(0, -1)}`, fields }, expires, capped), 200, headers);
     },
 
     // Multipart uploads: signpost calls S3 for create, list, complete and abort; the parts go straight to S3.
@@ -472,14 +473,14 @@ export function createApp(deps: AppDeps): App {
       if (!Array.isArray(parts) || parts.length === 0 || parts.length > 1000 || new Set(parts).size !== parts.length || !parts.every((n) => wholeNumber(n, "each part number", 10000))) {
         throw new HttpError(400, "parts must be a list of 1 to 1000 different part numbers from 1 to 10000");
       }
-      const { account, credentials, date, expiresIn, expires, headers, answer } = await prepare(c, "upload", accountId, bucket, key);
+      const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, "upload", accountId, bucket, key);
       const urls = [];
       for (const n of parts as number[]) {
         const query = { partNumber: String(n), uploadId };
         urls.push({ "part-number": n, url: await presigner.presign({ method: "PUT", ...objectLocation(account, bucket, key), query, region: account.region, credentials, expiresIn, date }) });
       }
       audit(c, { action: "presign-parts", operation: "upload", account: accountId, bucket, key, parts: parts.length, "expires-in": expiresIn, "expires-at": expires });
-      return respond(c, answer({ filename: key, "upload-id": uploadId, parts: urls }), 200, headers);
+      return respond(c, withExpiry({ filename: key, "upload-id": uploadId, parts: urls }, expires, capped), 200, headers);
     },
 
     async "$list-parts"(c, accountId, bucket) {
