@@ -15,18 +15,37 @@ function frozenCopy<T>(value: T): T {
 }
 
 export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: number, now: () => number = Date.now): ResourceStore<T> {
-  const entries = new Map<string, { account: T | null; until: number }>();
+  interface Entry {
+    account: T | null;
+    until: number;
+    refreshing?: boolean;
+  }
+  const entries = new Map<string, Entry>();
   const remember = (id: string, account: T | null) => {
     if (entries.size >= MAX_ENTRIES) entries.clear();
     const frozen = frozenCopy(account);
     entries.set(id, { account: frozen, until: now() + ttlMs });
     return frozen;
   };
+  /** Reads `id` and keeps the result, unless a write through this cache (or a newer read) replaced `seen` meanwhile. */
+  const read = async (id: string, seen: Entry | undefined) => {
+    const account = await store.get(id);
+    return entries.get(id) === seen ? remember(id, account) : frozenCopy(account);
+  };
   return {
     async get(id) {
       const hit = entries.get(id);
-      if (hit && hit.until > now()) return hit.account;
-      return remember(id, await store.get(id));
+      const time = now();
+      if (hit && hit.until > time) {
+        // In the last fifth of its life an entry is read again in the background: accounts in use never wait for
+        // the store, and nothing older than ttlMs is served (a refresh that fails or lags leaves the entry to expire).
+        if (!hit.refreshing && hit.until - time <= ttlMs / 5) {
+          hit.refreshing = true;
+          read(id, hit).catch(() => (hit.refreshing = false));
+        }
+        return hit.account;
+      }
+      return read(id, hit);
     },
     list: () => store.list(),
     async put(id, next) {

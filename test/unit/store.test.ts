@@ -55,6 +55,81 @@ describe("cache", () => {
   });
 });
 
+describe("cache refresh", () => {
+  /** A store whose reads take their value from `backing` at once, then wait until released; counted. */
+  function heldStore() {
+    const backing = memoryStore<AwsAccount>();
+    const pending: (() => void)[] = [];
+    let reads = 0;
+    let failing = false;
+    const store = {
+      ...backing,
+      get: async (id: string) => {
+        reads++;
+        const value = await backing.get(id);
+        await new Promise<void>((release) => pending.push(release));
+        if (failing) throw new Error("store down");
+        return value;
+      },
+    };
+    const settle = async () => {
+      for (let i = 0; i < 5; i++) {
+        while (pending.length) pending.shift()!();
+        await new Promise((r) => setTimeout(r, 0));
+      }
+    };
+    return { backing, store, settle, reads: () => reads, fail: (on: boolean) => (failing = on) };
+  }
+
+  it("reads an account in use again in the last fifth of its ttl, in the background, and never serves it older than ttl", async () => {
+    let time = 0;
+    const held = heldStore();
+    const cache = cachedStore(held.store, 1000, () => time);
+    await cache.put("a", () => account("a"));
+    await held.backing.put("a", () => account("a", "2")); // a write elsewhere
+    time = 799;
+    expect((await cache.get("a"))!.meta.versionId).toBe("1");
+    expect(held.reads()).toBe(0); // still fresh: no read
+    time = 800;
+    expect((await cache.get("a"))!.meta.versionId).toBe("1"); // answered at once from memory...
+    expect((await cache.get("a"))!.meta.versionId).toBe("1");
+    expect(held.reads()).toBe(1); // ...while one read (not two) runs
+    await held.settle();
+    expect((await cache.get("a"))!.meta.versionId).toBe("2");
+    time = 1500; // past the first entry's ttl, within the refreshed one's
+    expect((await cache.get("a"))!.meta.versionId).toBe("2");
+    expect(held.reads()).toBe(1);
+
+    // A refresh that fails leaves the entry to expire; then the read is in the request's path again.
+    await held.backing.put("a", () => account("a", "3"));
+    held.fail(true);
+    time = 1650;
+    expect((await cache.get("a"))!.meta.versionId).toBe("2");
+    await held.settle();
+    held.fail(false);
+    time = 1801; // the entry (read at 800) has expired
+    const waiting = cache.get("a");
+    await held.settle();
+    expect((await waiting)!.meta.versionId).toBe("3");
+  });
+
+  it("does not let a read that started before a write through the cache put the older value back", async () => {
+    let time = 0;
+    const held = heldStore();
+    const cache = cachedStore(held.store, 1000, () => time);
+    await cache.put("a", () => account("a"));
+    time = 900;
+    await cache.get("a"); // starts a background read of version 1
+    const miss = cache.get("b"); // and a read of an account not cached
+    await cache.put("a", () => account("a", "2"));
+    await cache.put("b", () => account("b", "2"));
+    await held.settle();
+    expect(await miss).toBeNull(); // what the store held when the read began
+    expect((await cache.get("a"))!.meta.versionId).toBe("2");
+    expect((await cache.get("b"))!.meta.versionId).toBe("2");
+  });
+});
+
 describe.each(stores)("%s", (_, make) => {
   it("puts, gets, lists in id order and deletes", async () => {
     const store = await make();
