@@ -72,14 +72,21 @@ function decodeSegment(segment: string, what: string): string {
   }
 }
 
-/** `/aws/storage/<account>/<bucket>/<key...>`: each segment decoded on its own, empty segments kept. */
-function storagePath(url: string): { accountId: string; bucket: string; key: string | undefined } {
-  const [account = "", bucket = "", ...key] = rawPath(url).slice(STORAGE_PREFIX.length).split("/");
+/**
+ * `/aws/storage/<account>/<bucket>/<key...>`: account and bucket decoded on their own; the key decoded in one pass,
+ * which equals decoding each segment (an escape never spans a '/'), with empty segments kept.
+ */
+export function storagePath(url: string): { accountId: string; bucket: string; key: string | undefined } {
+  const path = rawPath(url).slice(STORAGE_PREFIX.length);
+  const accountEnd = path.indexOf("/");
+  const bucketEnd = accountEnd === -1 ? -1 : path.indexOf("/", accountEnd + 1);
+  const account = accountEnd === -1 ? path : path.slice(0, accountEnd);
+  const bucket = accountEnd === -1 ? "" : path.slice(accountEnd + 1, bucketEnd === -1 ? undefined : bucketEnd);
   return {
     accountId: checkId(decodeSegment(account, "account id"), "account id"),
     bucket: checkBucket(decodeSegment(bucket, "bucket name")),
     // undefined: nothing after the bucket at all; "": a trailing slash (an empty key)
-    key: key.length === 0 ? undefined : key.map((segment) => decodeSegment(segment, "object key")).join("/"),
+    key: bucketEnd === -1 ? undefined : decodeSegment(path.slice(bucketEnd + 1), "object key"),
   };
 }
 

@@ -10,9 +10,12 @@ export interface ObjectLocation {
   path: string;
 }
 
-/** Encodes each '/'-separated segment; S3 signs the path as sent, with no second encoding. */
+/**
+ * Encodes each '/'-separated segment; S3 signs the path as sent, with no second encoding. One pass over the whole
+ * key: encodeURIComponent writes '/' as %2F, and only '/' (a '%' in the key becomes %25).
+ */
 export function encodeKey(key: string): string {
-  return key.split("/").map(encodeRfc3986).join("/");
+  return encodeRfc3986(key).replaceAll("%2F", "/");
 }
 
 type Endpoint = Pick<AwsAccount, "region" | "host" | "path-style" | "use-ssl">;
