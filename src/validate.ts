@@ -4,6 +4,8 @@ import { HttpError } from "./errors.ts";
 export const MAX_EXPIRATION = 604800; // SigV4 presigned URLs live at most 7 days
 export const DEFAULT_EXPIRATION = 86400;
 const MAX_KEY_BYTES = 1024;
+/** A '.' or '..' segment. */
+const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 function invalid(message: string): never {
   throw new HttpError(400, message);
@@ -57,7 +59,7 @@ export function checkKey(key: unknown): string {
   // A UTF-16 code unit takes at most 3 UTF-8 bytes: only long keys need counting.
   if (key.length * 3 > MAX_KEY_BYTES && new TextEncoder().encode(key).length > MAX_KEY_BYTES) invalid(`object key is longer than ${MAX_KEY_BYTES} UTF-8 bytes`);
   // URL clients resolve dot segments before sending, so a URL for such a key could never reach it.
-  if (key.split("/").some((segment) => segment === "." || segment === "..")) {
+  if (DOT_SEGMENT.test(key)) {
     invalid("object key must not contain '.' or '..' path segments");
   }
   return key;

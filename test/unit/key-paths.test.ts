@@ -6,6 +6,7 @@ import { storagePath } from "../../src/app.ts";
 import { HttpError } from "../../src/errors.ts";
 import { encodeKey } from "../../src/s3url.ts";
 import { encodeRfc3986 } from "../../src/signer.ts";
+import { checkKey } from "../../src/validate.ts";
 
 const bySegment = (key: string) => key.split("/").map(encodeRfc3986).join("/");
 
@@ -50,6 +51,18 @@ describe("object keys in one pass", () => {
         expect(got).toBe(expected);
       }),
       { numRuns: 20_000, seed: 12 },
+    );
+  });
+
+  it("checkKey refuses a key exactly when one of its segments is '.' or '..'", () => {
+    const dotty = fc.array(fc.constantFrom(".", ".", "/", "a"), { minLength: 1, maxLength: 12 }).map((chars) => chars.join(""));
+    fc.assert(
+      fc.property(dotty, (key) => {
+        const hasDotSegment = key.split("/").some((segment) => segment === "." || segment === "..");
+        if (hasDotSegment) expect(() => checkKey(key)).toThrow(/'\.' or '\.\.'/);
+        else expect(checkKey(key)).toBe(key);
+      }),
+      { numRuns: 5_000, seed: 13 },
     );
   });
 
