@@ -121,6 +121,7 @@ export function createApp(deps: AppDeps): App {
   const now = deps.now ?? Date.now;
   const log = deps.log ?? (() => {});
   const iso = isoClock();
+  const expiryIso = isoClock(); // its own: expiry times are a day or so away from the log's
   const bodyLimit = config.maxBodyBytes ?? MAX_BODY_BYTES;
   const authenticate = createAuthenticator(config.adminToken, clients);
   const app: App = new Hono();
@@ -350,7 +351,7 @@ export function createApp(deps: AppDeps): App {
     const date = new Date(now());
     // Never promise a URL a longer life than the credentials that sign it.
     const { expiresIn, expiresAt, capped } = urlLifetime(requested, credentials, date);
-    const expires = expiresAt.toISOString().replace(".000Z", "Z");
+    const expires = expiryIso(expiresAt.getTime()).replace(".000Z", "Z");
     // A presigned URL is a bearer credential: keep it out of shared caches.
     const headers: Record<string, string> = { "cache-control": "no-store" };
     if (capped) headers["signpost-expiry-capped"] = "true";
