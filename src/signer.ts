@@ -165,7 +165,8 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
       const { credentials, region } = request;
       const service = request.service ?? "s3";
       const time = amzDate(request.date);
-      const credential = encodeRfc3986(`${credentials.accessKeyId}/${time.slice(0, 8)}/${region}/${service}/aws4_request`);
+      // Encoded part by part: the id, region and service are unreserved in practice, so only a check each.
+      const credential = `${encodeRfc3986(credentials.accessKeyId)}%2F${time.slice(0, 8)}%2F${encodeRfc3986(region)}%2F${encodeRfc3986(service)}%2Faws4_request`;
       const signedHeaders = request.headers ? canonicalHeaders({ ...request.headers, host: request.host }) : undefined;
 
       // The fixed parameters, in canonical (encoded-name) order; only extra ones need a sort.
