@@ -1,6 +1,6 @@
 // Presigned URLs over HTTP: the real Node server (`npm start`) against an AWS SDK baseline and the HTTP floor.
 //
-//   npx tsx bench/http.ts [--json] [--duration=s] [--connections=n] [--rounds=n] [--profile[=dir]] [--compare=dir]
+//   npx tsx bench/http.ts [--json] [--duration=s] [--connections=n] [--rounds=n] [--profile[=dir]] [--compare=dir] [--control[=µs]]
 //
 // Four servers, each its own process, all on loopback:
 //   signpost           `npm start` (temp SIGNPOST_DATA_DIR, SIGNPOST_ADMIN_TOKEN), account cache on (default 5 s)
@@ -18,6 +18,8 @@
 // steadier comparison (printed as "by CPU time"). Latencies are recorded per response (sub-millisecond).
 // --compare=DIR: one more contender, `npm start` in another checkout (say, with a patch applied), cache warm, and its
 // ratio to signpost: how to measure a change to src/ before it lands.
+// --control[=µs]: one more contender, the floor spinning that long (default 60) before each answer: how much a
+// request costs beyond the work it does when the server is that much slower (the loopback send wakes an idle client).
 // --profile: after the rounds, one more run each of signpost (cache warm, no cache) and of the floor under
 // `node --cpu-prof` (the start script's command with the flags added), and their top costs over the timed run.
 import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
@@ -38,6 +40,8 @@ const WARMUP_S = 2;
 const PROFILE = args.some((a) => a.startsWith("--profile"));
 // Another checkout (e.g. with a patch applied) whose `npm start` runs as one more contender, cache warm.
 const COMPARE = option("compare");
+// The floor made slower by a busy loop of this many µs per request, as a control (--control[=µs]).
+const CONTROL_US = args.some((a) => a.startsWith("--control")) ? Number(option("control") ?? 60) : undefined;
 const log = (message: string) => {
   if (!JSON_OUTPUT) console.error(message);
 };
@@ -99,7 +103,7 @@ async function verify(contenders: Contender[], signpostBody: string): Promise<vo
       failures.push(`${name}: status ${answer.status}: ${answer.text}`);
       continue;
     }
-    if (id === "floor") {
+    if (id === "floor" || id === "control") {
       if (answer.text.length !== signpostBody.length) failures.push(`floor: body of ${answer.text.length} bytes, signpost's has ${signpostBody.length}`);
       continue;
     }
@@ -199,6 +203,8 @@ async function main(): Promise<void> {
     servers.push(sdk);
     const floor = await tsxServer("HTTP floor", "bench/servers/floor.ts", { BENCH_BODY: sample.text });
     servers.push(floor);
+    const control = CONTROL_US === undefined ? undefined : await tsxServer("HTTP floor + spin", "bench/servers/floor.ts", { BENCH_BODY: sample.text, BENCH_SPIN_US: String(CONTROL_US) });
+    if (control) servers.push(control);
 
     const contenders: Contender[] = [
       { id: "signpost", name: "signpost (cache warm)", server: signpost },
@@ -206,6 +212,7 @@ async function main(): Promise<void> {
       { id: "sdk", name: "SDK baseline (s3-request-presigner)", server: sdk },
       { id: "floor", name: "HTTP floor (constant JSON)", server: floor },
       ...(compared ? [{ id: "compared", name: `signpost from ${COMPARE} (cache warm)`, server: compared }] : []),
+      ...(control ? [{ id: "control", name: `HTTP floor + ${CONTROL_US} µs spin (control)`, server: control }] : []),
     ];
     await verify(contenders, sample.text);
     log(`verified ${contenders.length} servers (signatures by smithy and ours, 401s, floor body ${sample.text.length} bytes); warming up...`);
@@ -277,6 +284,10 @@ async function main(): Promise<void> {
     console.log(
       `\nserver CPU per request above the floor's ${overhead.floor} µs: ${overhead.cacheWarm} µs with the cache warm (${fmt((100 * overhead.cacheWarm) / overhead.floor)}% of a bare request), ${overhead.noCache} µs without (${fmt((100 * overhead.noCache) / overhead.floor)}%)`,
     );
+    if (control) {
+      const above = med("control", "cpuMicros") - floorCpu;
+      console.log(`control: the floor spinning ${CONTROL_US} µs per request costs ${fmt(above)} µs of CPU per request above the floor, ${fmt(above - CONTROL_US!)} µs more than it spins`);
+    }
     if (profiles) printProfiles(profiles);
     console.log(`\n(${elapsedSeconds.toFixed(1)} s)`);
   } finally {

@@ -9,7 +9,12 @@ if (!body) throw new Error("BENCH_BODY is required");
 const headers = { "content-type": "application/json; charset=utf-8", "cache-control": "no-store" };
 
 const app = new Hono();
-app.get("/aws/storage/:account/:bucket/*", () => new Response(body, { status: 200, headers }));
+// BENCH_SPIN_US (bench/http.ts --control): a busy loop this long before answering, standing in for work.
+const spinMs = Number(process.env.BENCH_SPIN_US ?? 0) / 1000;
+app.get("/aws/storage/:account/:bucket/*", () => {
+  if (spinMs > 0) for (const end = performance.now() + spinMs; performance.now() < end; );
+  return new Response(body, { status: 200, headers });
+});
 
 serve({ fetch: app.fetch, port: Number(process.env.PORT || 0), hostname: process.env.HOST || "127.0.0.1" }, (info) => {
   process.stderr.write(`${JSON.stringify({ message: "listening", url: `http://${info.address}:${info.port}` })}\n`);
