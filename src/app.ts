@@ -97,7 +97,8 @@ export function storagePath(url: string): { accountId: string; bucket: string; k
 export function isoClock(): (ms: number) => string {
   let second = NaN;
   let upToSeconds = "";
-  return (ms) => {
+  return (time) => {
+    const ms = Math.trunc(time); // as Date does with a fractional time value
     const s = Math.floor(ms / 1000);
     if (s !== second) {
       second = s;

@@ -2,7 +2,7 @@
 // refresh it at once; writes made elsewhere (another isolate, process or region) show after `ttlMs`.
 import type { Resource, ResourceStore } from "./store.ts";
 
-const MAX_ENTRIES = 10_000;
+export const MAX_ENTRIES = 10_000;
 
 /** How long a process or isolate trusts an account it read; its own writes refresh the cache at once. */
 export const ACCOUNT_CACHE_MS = 5_000;
@@ -21,16 +21,21 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
     refreshing?: boolean;
   }
   const entries = new Map<string, Entry>();
+  let clears = 0; // a read that began before a clear cannot tell "never cached" from "cleared", so it checks this
   const remember = (id: string, account: T | null) => {
-    if (entries.size >= MAX_ENTRIES) entries.clear();
+    if (entries.size >= MAX_ENTRIES) {
+      entries.clear();
+      clears++;
+    }
     const frozen = frozenCopy(account);
     entries.set(id, { account: frozen, until: now() + ttlMs });
     return frozen;
   };
   /** Reads `id` and keeps the result, unless a write through this cache (or a newer read) replaced `seen` meanwhile. */
   const read = async (id: string, seen: Entry | undefined) => {
+    const clearsBefore = clears;
     const account = await store.get(id);
-    return entries.get(id) === seen ? remember(id, account) : frozenCopy(account);
+    return entries.get(id) === seen && clears === clearsBefore ? remember(id, account) : frozenCopy(account);
   };
   return {
     async get(id) {

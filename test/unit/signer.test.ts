@@ -16,7 +16,7 @@ import {
   type PresignRequest,
   type Sha256 as Sha256Impl,
 } from "../../src/signer.ts";
-import { nodeSha256 } from "../../src/runtime/node-crypto.ts";
+import { nodeCryptoSha256, nodeSha256 } from "../../src/runtime/node-crypto.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Reference helpers (deliberately not sharing code with src/signer.ts)
@@ -121,12 +121,15 @@ const webPresigner = () => createPresigner(webCryptoSha256());
 const nodePresigner = () => createPresigner(nodeSha256);
 const oursWeb = webPresigner();
 const oursNode = nodePresigner();
+// Runtimes without the one-shot crypto.hash (Node before 20.12, Deno before 2.1.8) take createHash instead.
+const oursNodeCreateHash = createPresigner(nodeCryptoSha256(null));
 
 /** Ours (both back ends) and all three references must agree byte for byte; returns our URL. */
 async function expectAllAgree(request: PresignRequest, label = describeRequest(request)): Promise<string> {
   const web = await oursWeb.presign(request);
   const node = await oursNode.presign(request);
   expect(node, `node path vs web crypto path: ${label}`).toBe(web);
+  expect(await oursNodeCreateHash.presign(request), `node path with createHash vs web crypto path: ${label}`).toBe(web);
   expect(await smithyPresign(request, "node"), `smithy + hash-node: ${label}`).toBe(web);
   expect(await smithyPresign(request, "sha256-js"), `smithy + sha256-js: ${label}`).toBe(web);
   expect(await aws4fetchPresign(request), `aws4fetch: ${label}`).toBe(web);

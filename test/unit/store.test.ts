@@ -6,7 +6,7 @@ import { openKv } from "@deno/kv";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AwsAccount } from "../../src/account.ts";
 import { denoKvStore } from "../../src/store/kv.ts";
-import { cachedStore } from "../../src/store/cache.ts";
+import { cachedStore, MAX_ENTRIES } from "../../src/store/cache.ts";
 import { memoryStore } from "../../src/store/memory.ts";
 import type { AccountStore } from "../../src/store/store.ts";
 
@@ -72,9 +72,10 @@ describe("cache refresh", () => {
         return value;
       },
     };
-    const settle = async () => {
+    /** Releases every held read (newest first with `newestFirst`) until none is left. */
+    const settle = async (newestFirst = false) => {
       for (let i = 0; i < 5; i++) {
-        while (pending.length) pending.shift()!();
+        while (pending.length) (newestFirst ? pending.pop() : pending.shift())!();
         await new Promise((r) => setTimeout(r, 0));
       }
     };
@@ -127,6 +128,24 @@ describe("cache refresh", () => {
     expect(await miss).toBeNull(); // what the store held when the read began
     expect((await cache.get("a"))!.meta.versionId).toBe("2");
     expect((await cache.get("b"))!.meta.versionId).toBe("2");
+  });
+
+  it("does not either when the cache was cleared (full) while the read waited", async () => {
+    const held = heldStore();
+    const cache = cachedStore(held.store, 1000, () => 0);
+    await held.backing.put("a", () => account("a"));
+    const miss = cache.get("a"); // reads version 1, held
+    await cache.put("a", () => account("a", "2"));
+    // Enough other accounts to fill the cache, which then clears itself; their reads end before the first one.
+    const others = Array.from({ length: MAX_ENTRIES }, (_, i) => cache.get(`other-${i}`));
+    await new Promise((r) => setTimeout(r, 0)); // every read is now held
+    expect(held.reads()).toBe(MAX_ENTRIES + 1);
+    await held.settle(true);
+    await Promise.all(others);
+    expect((await miss)!.meta.versionId).toBe("1");
+    const after = cache.get("a");
+    await held.settle();
+    expect((await after)!.meta.versionId).toBe("2");
   });
 });
 
