@@ -19,7 +19,7 @@ import { Miniflare } from "miniflare";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
 import { createPresigner } from "../src/signer.ts";
 import { fmt, median, ROOT, table } from "./lib.ts";
-import { CREDENTIALS, DATE, EXPIRES_IN, HOST, PATHS, REGION, signMany, sign, type Who } from "./runtimes/workload.ts";
+import { presignRequest, signMany, sign, type Who } from "./runtimes/workload.ts";
 
 const args = process.argv.slice(2);
 const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -32,8 +32,7 @@ const log = (message: string) => {
 };
 
 const reference = createPresigner(nodeSha256);
-const expected = async (i: number) =>
-  reference.presign({ method: "PUT", protocol: "https:", host: HOST, path: PATHS[i]!, region: REGION, credentials: CREDENTIALS, expiresIn: EXPIRES_IN, date: DATE });
+const expected = async (i: number) => reference.presign(presignRequest(i));
 
 async function check(runtime: string, who: Who, i: number, url: string): Promise<string | undefined> {
   const want = await expected(i);

@@ -14,7 +14,7 @@ import type { RoleCredentials } from "./credentials/roles.ts";
 import { leaf } from "./credentials/sts.ts";
 import { HttpError, operationOutcome } from "./errors.ts";
 import { objectLocation } from "./s3url.ts";
-import type { Sealer } from "./seal.ts";
+import { type Sealer, toBase64 } from "./seal.ts";
 import { amzDate, canonicalQuery, type Credentials, type HeaderSigner, type Presigner, type PresignRequest } from "./signer.ts";
 import type { AccountStore, ResourceStore } from "./store/store.ts";
 import {
@@ -451,9 +451,7 @@ export function createApp(deps: AppDeps): App {
       conditions.push(filename === undefined ? ["starts-with", "$key", key] : { key });
       if (max !== undefined) conditions.push(["content-length-range", min ?? 0, max]);
       const json = JSON.stringify({ expiration: new Date(date.getTime() + expiresIn * 1000).toISOString(), conditions });
-      let binary = "";
-      for (const byte of new TextEncoder().encode(json)) binary += String.fromCharCode(byte);
-      const policy = btoa(binary);
+      const policy = toBase64(new TextEncoder().encode(json));
       // S3 puts the uploaded file's name in place of ${filename}.
       fields.key = filename === undefined ? `${key}\${filename}` : key;
       fields.Policy = policy;
@@ -483,10 +481,11 @@ export function createApp(deps: AppDeps): App {
         throw new HttpError(400, "parts must be a list of 1 to 1000 different part numbers from 1 to 10000");
       }
       const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, "upload", accountId, bucket, key);
+      const { protocol, host, path } = objectLocation(account, bucket, key); // the same for every part
       const urls = [];
       for (const n of parts as number[]) {
         const query = { partNumber: String(n), uploadId };
-        urls.push({ "part-number": n, url: await presigner.presign({ method: "PUT", ...objectLocation(account, bucket, key), query, region: account.region, credentials, expiresIn, date }) });
+        urls.push({ "part-number": n, url: await presigner.presign({ method: "PUT", protocol, host, path, query, region: account.region, credentials, expiresIn, date }) });
       }
       audit(c, { action: "presign-parts", operation: "upload", account: accountId, bucket, key, parts: parts.length, "expires-in": expiresIn, "expires-at": expires });
       return respond(c, withExpiry({ filename: key, "upload-id": uploadId, parts: urls }, expires, capped), 200, headers);

@@ -136,9 +136,7 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
     return key;
   }
 
-  async function signingKey(secret: string, day: string, region: string, service: string): Promise<Key> {
-    const cached = cachedKey(secret, day, region, service);
-    if (cached !== undefined) return cached;
+  async function deriveKey(secret: string, day: string, region: string, service: string): Promise<Key> {
     let raw = encoder.encode(`AWS4${secret}`);
     for (const part of [day, region, service, "aws4_request"]) {
       raw = await crypto.hmac(await crypto.importKey(raw), part);
@@ -149,14 +147,16 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
     return key;
   }
 
+  /** The SigV4 signing key: at once from the cache, else derived (a promise). */
+  const signingKey = (secret: string, day: string, region: string, service: string): Key | Promise<Key> =>
+    cachedKey(secret, day, region, service) ?? deriveKey(secret, day, region, service);
+
   /** The hex signature of a canonical request (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). */
   function signature(canonicalRequest: string, time: string, region: string, service: string, secret: string): string | Promise<string> {
     const day = time.slice(0, 8);
     return then(crypto.sha256Hex(canonicalRequest), (hash) => {
       const stringToSign = `AWS4-HMAC-SHA256\n${time}\n${day}/${region}/${service}/aws4_request\n${hash}`;
-      const key = cachedKey(secret, day, region, service);
-      if (key !== undefined) return crypto.hmacHex(key, stringToSign);
-      return signingKey(secret, day, region, service).then((derived) => crypto.hmacHex(derived, stringToSign));
+      return then(signingKey(secret, day, region, service), (key) => crypto.hmacHex(key, stringToSign));
     });
   }
 

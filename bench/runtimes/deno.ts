@@ -3,7 +3,7 @@
 // workload, "ours-node": our signer on node:crypto, which is what src/runtime/deno.ts signs with.
 import { nodeSha256 } from "../../src/runtime/node-crypto.ts";
 import { createPresigner } from "../../src/signer.ts";
-import { CREDENTIALS, DATE, EXPIRES_IN, HOST, PATHS, REGION, sign as signWeb, type Who } from "./workload.ts";
+import { presignRequest, sign as signWeb, signEach, type Who } from "./workload.ts";
 
 // Through globalThis, so that tsc (Node types) checks this file too.
 const deno = (globalThis as unknown as { Deno: { args: string[]; version: { deno: string; v8: string } } }).Deno;
@@ -11,15 +11,8 @@ const [rounds = 5, n = 2000] = deno.args.map(Number);
 
 type Contender = Who | "ours-node";
 const oursNode = createPresigner(nodeSha256);
-const sign = (who: Contender, i: number): Promise<string> =>
-  who === "ours-node"
-    ? Promise.resolve(oursNode.presign({ method: "PUT", protocol: "https:", host: HOST, path: PATHS[i % PATHS.length]!, region: REGION, credentials: CREDENTIALS, expiresIn: EXPIRES_IN, date: DATE }))
-    : signWeb(who, i);
-async function signMany(who: Contender, count: number): Promise<string> {
-  let last = "";
-  for (let i = 0; i < count; i++) last = await sign(who, i);
-  return last;
-}
+const sign = (who: Contender, i: number) => (who === "ours-node" ? oursNode.presign(presignRequest(i)) : signWeb(who, i));
+const signMany = (who: Contender, count: number) => signEach(count, (i) => sign(who, i));
 
 const contenders: Contender[] = ["ours", "aws4fetch", "ours-node"];
 const check: Record<string, string[]> = {};

@@ -63,7 +63,7 @@ function xmlText(raw: string): string | undefined {
 }
 
 /** The content of the only `<name>` element in `xml` (attributes allowed), or undefined when there is not exactly one. */
-export function element(xml: string, name: string): string | undefined {
+function element(xml: string, name: string): string | undefined {
   const pattern = new RegExp(`<${name}(?:\\s[^>]*)?(?:/>|>([\\s\\S]*?)</${name}\\s*>)`, "g");
   const matches = [...xml.matchAll(pattern)];
   return matches.length === 1 ? (matches[0]![1] ?? "") : undefined;
