@@ -17,6 +17,11 @@ export interface AwsAccount {
   "role-session-name"?: string;
   /** Lifetime of the role's temporary credentials: 900..43200 seconds (STS default 3600). */
   "duration-seconds"?: number;
+  /**
+   * Every client that may use this account is trusted with all its credentials can do: upload URLs are handed to
+   * clients even where S3 acts on unsigned headers and the credentials cannot be narrowed (see signing.ts).
+   */
+  "single-tenant"?: true;
   meta: { versionId: string; lastUpdated: string };
 }
 
@@ -41,7 +46,7 @@ export const MAX_ROLE_DURATION = 43200;
 
 const fields = new Set([
   "resourceType", "id", "meta", "region", "access-key-id", "secret-access-key", "host", "path-style", "use-ssl",
-  "role-arn", "external-id", "role-session-name", "duration-seconds",
+  "role-arn", "external-id", "role-session-name", "duration-seconds", "single-tenant",
 ]);
 
 function optionalString(body: Record<string, unknown>, name: string, pattern: RegExp, rule: string): string | undefined {
@@ -91,6 +96,7 @@ export function parseAwsAccount(body: unknown, id: string): AwsAccountInput {
     account["secret-access-key"] = secret;
   }
   if (typeof host === "string") account.host = checkHost(host);
+  if (optionalBoolean(record, "single-tenant", false)) account["single-tenant"] = true;
 
   const roleArn = optionalString(record, "role-arn", ROLE_ARN, "must be an IAM role ARN such as arn:aws:iam::123456789012:role/name");
   const externalId = optionalString(record, "external-id", EXTERNAL_ID, "must be 2 to 1224 characters of letters, digits and +=,.@:/-_");
@@ -113,8 +119,30 @@ export function parseAwsAccount(body: unknown, id: string): AwsAccountInput {
   return account;
 }
 
-/** What clients see: everything but the secret. */
-export function publicView(account: AwsAccount): Omit<AwsAccount, "secret-access-key"> {
+/**
+ * A stored account as read back, checked like a new one (rules may have tightened since it was written, e.g. the
+ * hosts signpost sends requests to); a reason instead when it is not usable.
+ */
+export function storedAccount(value: unknown, id: string): AwsAccount | string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "it is not an object";
+  const record = value as Record<string, unknown>;
+  if (record.resourceType !== "AwsAccount" || record.id !== id) return "its resourceType or id is wrong";
+  const meta = record.meta as Record<string, unknown> | undefined;
+  if (typeof meta?.versionId !== "string" || typeof meta.lastUpdated !== "string") return "its meta is missing";
+  const sealed = record["secret-access-key"];
+  if (sealed !== undefined && (typeof sealed !== "string" || !sealed.startsWith("sealed:"))) return "its secret-access-key is not sealed";
+  try {
+    // The sealed secret stands in for a plain one of the same shape.
+    parseAwsAccount({ ...record, ...(sealed === undefined ? {} : { "secret-access-key": "sealed" }) }, id);
+  } catch (error) {
+    return error instanceof HttpError ? error.message.replace(/^AwsAccount: /, "") : "it cannot be read";
+  }
+  return value as AwsAccount;
+}
+
+/** What callers see: everything but the secret; and for clients, not the external id either (it guards the role). */
+export function publicView(account: AwsAccount, admin = true): Omit<AwsAccount, "secret-access-key"> {
   const { "secret-access-key": _secret, ...visible } = account;
+  if (!admin) delete visible["external-id"];
   return visible;
 }

@@ -2,21 +2,27 @@
 import { type Context } from "hono";
 import { Hono } from "hono/tiny";
 import { cors } from "hono/cors";
-import { type AwsAccount, parseAwsAccount, publicView } from "./account.ts";
-import { createAuthenticator, sha256Hex } from "./auth.ts";
+import { type AwsAccount, parseAwsAccount, publicView, storedAccount } from "./account.ts";
+import { createAuthenticator, presentedIdentity, sha256Hex } from "./auth.ts";
+import { backendChecks } from "./backend-check.ts";
 import {
-  authorizePresign, type Caller, type Client, newSecret, parseClient, policyWithin, publicClient, requireOperation,
+  authorizePresign, type Caller, callerName, type Client, isWithin, newSecret, type ObjectOperation, parseClient, publicClient, requireAccount,
+  requireOperation, requireWithin, storedClient,
 } from "./clients.ts";
 import { MAX_BODY_BYTES, readBody, render, wantsYaml } from "./body.ts";
 import { urlLifetime } from "./credentials/lifetime.ts";
 import type { CredentialProvider } from "./credentials/provider.ts";
 import type { RoleCredentials } from "./credentials/roles.ts";
-import { leaf } from "./credentials/sts.ts";
 import { HttpError, operationOutcome } from "./errors.ts";
+import { s3Client } from "./s3client.ts";
 import { objectLocation } from "./s3url.ts";
-import { type Sealer, toBase64 } from "./seal.ts";
-import { amzDate, canonicalQuery, type Credentials, type HeaderSigner, type Presigner, type PresignRequest } from "./signer.ts";
+import { postPolicy } from "./post-policy.ts";
+import type { Sealer } from "./seal.ts";
+import type { HeaderSigner, Presigner, PresignRequest } from "./signer.ts";
+import { createSigning } from "./signing.ts";
 import type { AccountStore, ResourceStore } from "./store/store.ts";
+import { verifyAccount } from "./verify.ts";
+import { leaf } from "./xml.ts";
 import {
   checkBucket, checkContentType, checkId, checkKey, contentDisposition, DEFAULT_EXPIRATION, parseExpiration,
 } from "./validate.ts";
@@ -42,7 +48,7 @@ export interface AppDeps {
   roles?: RoleCredentials;
   presigner: Presigner & HeaderSigner;
   config: AppConfig;
-  /** HTTP client for the S3 calls signpost makes itself (multipart uploads); default the global fetch. */
+  /** HTTP client for the S3 calls signpost makes itself (multipart uploads, back-end checks); default the global fetch. */
   fetch?: typeof fetch;
   /** Milliseconds since the epoch; injectable for tests. */
   now?: () => number;
@@ -115,7 +121,7 @@ function withExpiry(body: Record<string, unknown>, expires: string, capped: bool
   return body;
 }
 
-export type App = Hono<{ Variables: { caller: Caller; query: Record<string, string[]> } }>;
+export type App = Hono<{ Variables: { caller: Caller; query: Record<string, string[]>; refusal: string } }>;
 
 export function createApp(deps: AppDeps): App {
   const { store, clients, sealer, presigner, config } = deps;
@@ -125,6 +131,9 @@ export function createApp(deps: AppDeps): App {
   const expiryIso = isoClock(); // its own: expiry times are a day or so away from the log's
   const bodyLimit = config.maxBodyBytes ?? MAX_BODY_BYTES;
   const authenticate = createAuthenticator(config.adminToken, clients);
+  const s3 = s3Client({ signer: presigner, ...(deps.fetch ? { fetch: deps.fetch } : {}), now });
+  const checks = backendChecks({ s3, presigner, ...(deps.fetch ? { fetch: deps.fetch } : {}), now });
+  const signing = createSigning({ sealer, credentials: deps.credentials, ...(deps.roles ? { roles: deps.roles } : {}), checks });
   const app: App = new Hono();
 
   const respond = (c: Context, body: unknown, status = 200, headers: Record<string, string> = {}) =>
@@ -135,18 +144,25 @@ export function createApp(deps: AppDeps): App {
   };
 
   /** One structured line per URL issued and per admin change: who did what to which resource. */
-  const audit = (c: Context, entry: LogEntry) => log({ audit: true, time: iso(now()), who: c.get("caller").id, ...entry });
+  const audit = (c: Context, entry: LogEntry) => log({ audit: true, time: iso(now()), who: callerName(c.get("caller")), ...entry });
 
   app.use(async (c, next) => {
     const started = now();
     await next();
-    log({
+    const entry: LogEntry = {
       time: iso(started),
       method: c.req.method,
       path: rawPath(c.req.url), // never the query: it may carry nothing secret today, but keep logs boring
       status: c.res.status,
       ms: now() - started,
-    });
+    };
+    // Refusals name who asked (the client id a secret names, never the secret) and why.
+    if (c.res.status === 401 || c.res.status === 403) {
+      const caller = c.get("caller");
+      entry.who = caller ? callerName(caller) : presentedIdentity(c.req.header("authorization") ?? null);
+      entry.refused = c.get("refusal");
+    }
+    log(entry);
   });
 
   if (config.corsOrigins?.length) {
@@ -162,6 +178,7 @@ export function createApp(deps: AppDeps): App {
 
   app.onError((error, c) => {
     if (error instanceof HttpError) {
+      if (error.status === 401 || error.status === 403) c.set("refusal", error.message.slice(0, 300));
       return respond(c, operationOutcome(error.status, error.message), error.status, error.headers);
     }
     log({ level: "error", message: "unexpected error", error: String(error).slice(0, 300), path: rawPath(c.req.url) });
@@ -182,146 +199,6 @@ export function createApp(deps: AppDeps): App {
     lastUpdated: new Date(now()).toISOString(),
   });
 
-  // Secrets stay sealed in the store and in the cache; opened ones are kept in memory for the hot path.
-  const opened = new Map<string, string>();
-  const openSecret = async (account: AwsAccount): Promise<string> => {
-    const sealed = account["secret-access-key"] ?? "";
-    let secret = opened.get(sealed);
-    if (secret === undefined) {
-      secret = await sealer.unseal(sealed, `AwsAccount/${account.id}`);
-      if (opened.size >= 10_000) opened.clear();
-      opened.set(sealed, secret);
-    }
-    return secret;
-  };
-
-  // --- AwsAccount -----------------------------------------------------------------------------
-
-  const findAccount = async (id: string): Promise<AwsAccount> => {
-    const account = await store.get(id);
-    if (!account) throw new HttpError(404, `AwsAccount/${id} not found`);
-    return account;
-  };
-
-  for (const path of ["/AwsAccount", "/AwsAccount/*"]) {
-    app.use(path, async (c, next) => {
-      requireOperation(c.get("caller"), "manage-accounts");
-      await next();
-    });
-  }
-
-  /** A FHIR searchset Bundle of what a list holds, as shown to clients. */
-  const searchset = <T>(resources: T[], view: (resource: T) => unknown) => ({
-    resourceType: "Bundle",
-    type: "searchset",
-    total: resources.length,
-    entry: resources.map((resource) => ({ resource: view(resource) })),
-  });
-
-  app.get("/AwsAccount", async (c) => respond(c, searchset(await store.list(), publicView)));
-  app.all("/AwsAccount", notAllowed("GET"));
-
-  app.get("/AwsAccount/:id", async (c) => respond(c, publicView(await findAccount(checkId(c.req.param("id"))))));
-
-  app.put("/AwsAccount/:id", async (c) => {
-    const id = checkId(c.req.param("id"));
-    const input = parseAwsAccount(await readBody(c.req.raw, bodyLimit), id);
-    const secret = input["secret-access-key"];
-    if (secret !== undefined) input["secret-access-key"] = await sealer.seal(secret, `AwsAccount/${id}`);
-    const { previous, current } = await store.put(id, (stored) => ({ resourceType: "AwsAccount", id, ...input, meta: meta(stored) }));
-    audit(c, { action: previous ? "update" : "create", resource: `AwsAccount/${id}` });
-    const headers: Record<string, string> = { etag: `W/"${current.meta.versionId}"` };
-    if (!previous) headers.location = `/AwsAccount/${id}/_history/${current.meta.versionId}`;
-    return respond(c, publicView(current), previous ? 200 : 201, headers);
-  });
-
-  app.delete("/AwsAccount/:id", async (c) => {
-    const id = checkId(c.req.param("id"));
-    const deleted = await store.delete(id);
-    if (!deleted) throw new HttpError(404, `AwsAccount/${id} not found`);
-    audit(c, { action: "delete", resource: `AwsAccount/${id}` });
-    return respond(c, publicView(deleted));
-  });
-  app.all("/AwsAccount/:id", notAllowed("GET, PUT, DELETE"));
-
-  // --- Client ---------------------------------------------------------------------------------
-
-  /** A client manager may only manage clients that hold no more than it does. */
-  const requireClientManager = (c: Context, policy?: Client["policy"]) => {
-    const caller = c.get("caller");
-    requireOperation(caller, "manage-clients");
-    if (caller.policy && policy && !policyWithin(policy, caller.policy)) {
-      throw new HttpError(403, "this client may not grant more than its own policy allows");
-    }
-  };
-  const findClient = async (id: string): Promise<Client> => {
-    const client = await clients.get(id);
-    if (!client) throw new HttpError(404, `Client/${id} not found`);
-    return client;
-  };
-
-  app.get("/Client", async (c) => {
-    requireClientManager(c);
-    return respond(c, searchset(await clients.list(), publicClient));
-  });
-  app.all("/Client", notAllowed("GET"));
-
-  app.get("/Client/:id", async (c) => {
-    requireClientManager(c);
-    return respond(c, publicClient(await findClient(checkId(c.req.param("id")))));
-  });
-
-  app.put("/Client/:id", async (c) => {
-    requireClientManager(c);
-    const id = checkId(c.req.param("id"));
-    const input = parseClient(await readBody(c.req.raw, bodyLimit), id);
-    requireClientManager(c, input.policy);
-    const existing = await clients.get(id);
-    if (existing) requireClientManager(c, existing.policy); // nor take over a client that holds more
-    const secret = newSecret(id);
-    const secretHash = await sha256Hex(secret);
-    const { previous, current } = await clients.put(id, (stored) => ({
-      resourceType: "Client",
-      id,
-      ...input,
-      "secret-hash": stored?.["secret-hash"] ?? secretHash,
-      meta: meta(stored),
-    }));
-    audit(c, { action: previous ? "update" : "create", resource: `Client/${id}` });
-    const headers: Record<string, string> = { etag: `W/"${current.meta.versionId}"`, "cache-control": "no-store" };
-    if (previous) return respond(c, publicClient(current), 200, headers);
-    // The only time the secret is shown: signpost keeps just its hash.
-    headers.location = `/Client/${id}/_history/${current.meta.versionId}`;
-    return respond(c, { ...publicClient(current), secret }, 201, headers);
-  });
-
-  app.post("/Client/:id/$rotate-secret", async (c) => {
-    const id = checkId(c.req.param("id"));
-    requireClientManager(c, (await findClient(id)).policy);
-    const secret = newSecret(id);
-    const secretHash = await sha256Hex(secret);
-    const { current } = await clients.put(id, (stored) => {
-      if (!stored) throw new HttpError(404, `Client/${id} not found`);
-      return { ...stored, "secret-hash": secretHash, meta: meta(stored) };
-    });
-    audit(c, { action: "rotate-secret", resource: `Client/${id}` });
-    return respond(c, { ...publicClient(current), secret }, 200, { "cache-control": "no-store" });
-  });
-
-  app.delete("/Client/:id", async (c) => {
-    const id = checkId(c.req.param("id"));
-    requireClientManager(c, (await findClient(id)).policy);
-    const deleted = await clients.delete(id);
-    if (!deleted) throw new HttpError(404, `Client/${id} not found`);
-    audit(c, { action: "delete", resource: `Client/${id}` });
-    return respond(c, publicClient(deleted));
-  });
-  app.all("/Client/:id", notAllowed("GET, PUT, DELETE"));
-
-  // --- Presigned URLs -------------------------------------------------------------------------
-
-  const OPERATION_OF = { PUT: "upload", GET: "download", HEAD: "download", DELETE: "delete" } as const;
-
   /** The values of a query parameter; the query is parsed once per request (a lookup by name parses it again). */
   const queryValues = (c: Context, name: string): string[] => {
     let query = c.get("query");
@@ -339,19 +216,203 @@ export function createApp(deps: AppDeps): App {
     return values[0];
   };
 
-  /** Authorizes, finds the account and its credentials, and fixes the signing time and lifetime. */
-  const prepare = async (c: Context, operation: "upload" | "download" | "delete", accountId: string, bucket: string, key: string) => {
+  /** A FHIR searchset Bundle: the resources that read back well, and an outcome entry for each one that did not. */
+  const searchset = <T extends { id: string }>(resources: T[], view: (resource: T) => unknown, check: (resource: T) => string | undefined) => {
+    const entry = resources.map((resource) => {
+      const problem = check(resource);
+      if (problem === undefined) return { resource: view(resource) };
+      return { search: { mode: "outcome" }, resource: operationOutcome(500, problem) };
+    });
+    return { resourceType: "Bundle", type: "searchset", total: entry.filter((e) => !e.search).length, entry };
+  };
+
+  // Stored records are checked when read; the cache hands out one frozen object per read, so each is checked once.
+  const checkedAccounts = new WeakSet<AwsAccount>();
+  const accountProblem = (account: AwsAccount, id = account.id): string | undefined => {
+    if (checkedAccounts.has(account)) return undefined;
+    const problem = storedAccount(account, id);
+    if (typeof problem === "string") return `AwsAccount/${id} is stored in a form signpost cannot use (${problem}): replace it with PUT /AwsAccount/${id}`;
+    if (Object.isFrozen(account)) checkedAccounts.add(account);
+    return undefined;
+  };
+
+  // --- AwsAccount -----------------------------------------------------------------------------
+
+  const findAccount = async (id: string): Promise<AwsAccount> => {
+    const account = await store.get(id);
+    if (!account) throw new HttpError(404, `AwsAccount/${id} not found`);
+    const problem = accountProblem(account, id);
+    if (problem) throw new HttpError(500, problem);
+    return account;
+  };
+
+  for (const path of ["/AwsAccount", "/AwsAccount/*"]) {
+    app.use(path, async (c, next) => {
+      requireOperation(c.get("caller"), "manage-accounts");
+      await next();
+    });
+  }
+  /** The account id of the path, which the caller must be allowed to manage. */
+  const managedAccountId = (c: Context) => {
+    const id = checkId(c.req.param("id")!);
+    requireAccount(c.get("caller"), id);
+    return id;
+  };
+  const accountView = (c: Context) => (account: AwsAccount) => publicView(account, c.get("caller").admin);
+
+  app.get("/AwsAccount", async (c) => {
+    const caller = c.get("caller");
+    const visible = caller.admin || caller.policy.accounts.includes("*") ? await store.list() : (await store.list()).filter((account) => caller.policy.accounts.includes(account.id));
+    return respond(c, searchset(visible, accountView(c), (account) => accountProblem(account)));
+  });
+  app.all("/AwsAccount", notAllowed("GET"));
+
+  app.get("/AwsAccount/:id", async (c) => respond(c, accountView(c)(await findAccount(managedAccountId(c)))));
+
+  app.put("/AwsAccount/:id", async (c) => {
+    const id = managedAccountId(c);
+    const caller = c.get("caller");
+    const input = parseAwsAccount(await readBody(c.req.raw, bodyLimit), id);
+    // Signing with signpost's own identity, or assuming roles, are grants of their own; trusting every client is the admin's call.
+    if (input["access-key-id"] === undefined) requireOperation(caller, "use-default-credentials");
+    if (input["role-arn"] !== undefined) requireOperation(caller, "assume-role");
+    if (input["single-tenant"] && !caller.admin) throw new HttpError(403, "only the admin may set single-tenant");
+    const secret = input["secret-access-key"];
+    if (secret !== undefined) input["secret-access-key"] = await sealer.seal(secret, `AwsAccount/${id}`);
+    const { previous, current } = await store.put(id, (stored) => ({ resourceType: "AwsAccount", id, ...input, meta: meta(stored) }));
+    audit(c, { action: previous ? "update" : "create", resource: `AwsAccount/${id}` });
+    const headers: Record<string, string> = { etag: `W/"${current.meta.versionId}"` };
+    if (!previous) headers.location = `/AwsAccount/${id}/_history/${current.meta.versionId}`;
+    return respond(c, accountView(c)(current), previous ? 200 : 201, headers);
+  });
+
+  app.delete("/AwsAccount/:id", async (c) => {
+    const id = managedAccountId(c);
+    const deleted = await store.delete(id);
+    if (!deleted) throw new HttpError(404, `AwsAccount/${id} not found`);
+    audit(c, { action: "delete", resource: `AwsAccount/${id}` });
+    return respond(c, accountView(c)(deleted));
+  });
+  app.all("/AwsAccount/:id", notAllowed("GET, PUT, DELETE"));
+
+  // Checks the account against a bucket: credentials, clock, what S3 does with unsigned headers, Object Lock, CORS.
+  app.post("/AwsAccount/:id/$verify", async (c) => {
+    const id = managedAccountId(c);
+    const bucket = param(c, "bucket");
+    if (bucket === undefined) throw new HttpError(400, "bucket is required: POST /AwsAccount/<id>/$verify?bucket=<bucket>");
+    const account = await findAccount(id);
+    const outcome = await verifyAccount({ account, bucket: checkBucket(bucket), signing, checks, s3, now });
+    audit(c, { action: "verify", resource: `AwsAccount/${id}`, bucket });
+    return respond(c, outcome, 200, { "cache-control": "no-store" });
+  });
+  app.all("/AwsAccount/:id/$verify", notAllowed("POST"));
+
+  // --- Client ---------------------------------------------------------------------------------
+
+  /**
+   * A client manager manages only clients that hold no more than it does, templates filled in on both sides. The
+   * target is judged as stored at the moment of the write (inside the store's atomic update), not on an earlier read.
+   */
+  const requireManageable = (caller: Caller, id: string, stored: Client | null) => {
+    if (caller.admin || !stored) return;
+    const client = storedClient(stored, id);
+    if (typeof client === "string") throw new HttpError(403, `Client/${id} is stored in a form signpost cannot use (${client}): only the admin may change it`);
+    requireWithin(caller, id, client.policy);
+  };
+  const clientProblem = (client: Client) => {
+    const problem = storedClient(client, client.id);
+    return typeof problem === "string" ? `Client/${client.id} is stored in a form signpost cannot use (${problem}): replace it with PUT /Client/${client.id}` : undefined;
+  };
+  const managedClientId = (c: Context) => {
+    requireOperation(c.get("caller"), "manage-clients");
+    return checkId(c.req.param("id")!);
+  };
+  const secretHashOf = (client: Client | null) => (client && /^[0-9a-f]{64}$/.test(String(client["secret-hash"])) ? client["secret-hash"] : undefined);
+
+  app.get("/Client", async (c) => {
+    const caller = c.get("caller");
+    requireOperation(caller, "manage-clients");
+    const manageable = (client: Client) => caller.admin || (typeof storedClient(client, client.id) !== "string" && isWithin(caller, client.id, client.policy));
+    return respond(c, searchset((await clients.list()).filter(manageable), publicClient, clientProblem));
+  });
+  app.all("/Client", notAllowed("GET"));
+
+  app.get("/Client/:id", async (c) => {
+    const id = managedClientId(c);
+    const client = await clients.get(id);
+    if (!client) throw new HttpError(404, `Client/${id} not found`);
+    requireManageable(c.get("caller"), id, client);
+    const problem = clientProblem(client);
+    if (problem) throw new HttpError(500, problem);
+    return respond(c, publicClient(client));
+  });
+
+  app.put("/Client/:id", async (c) => {
+    const id = managedClientId(c);
+    const caller = c.get("caller");
+    const input = parseClient(await readBody(c.req.raw, bodyLimit), id);
+    requireWithin(caller, id, input.policy); // nor grant more than it holds
+    const secret = newSecret(id);
+    const secretHash = await sha256Hex(secret);
+    let shown = false;
+    const { previous, current } = await clients.put(id, (stored) => {
+      requireManageable(caller, id, stored); // nor take over a client that holds more
+      const kept = secretHashOf(stored);
+      shown = kept === undefined;
+      return { resourceType: "Client", id, ...input, "secret-hash": kept ?? secretHash, meta: meta(stored) };
+    });
+    audit(c, { action: previous ? "update" : "create", resource: `Client/${id}` });
+    const headers: Record<string, string> = { etag: `W/"${current.meta.versionId}"`, "cache-control": "no-store" };
+    if (!previous) headers.location = `/Client/${id}/_history/${current.meta.versionId}`;
+    // The only time the secret is shown (or when a damaged record had none to keep): signpost keeps just its hash.
+    return respond(c, shown ? { ...publicClient(current), secret } : publicClient(current), previous ? 200 : 201, headers);
+  });
+
+  app.post("/Client/:id/$rotate-secret", async (c) => {
+    const id = managedClientId(c);
+    const caller = c.get("caller");
+    const secret = newSecret(id);
+    const secretHash = await sha256Hex(secret);
+    const { current } = await clients.put(id, (stored) => {
+      if (!stored) throw new HttpError(404, `Client/${id} not found`);
+      requireManageable(caller, id, stored);
+      return { ...stored, "secret-hash": secretHash, meta: meta(stored) };
+    });
+    audit(c, { action: "rotate-secret", resource: `Client/${id}` });
+    return respond(c, { ...publicClient(current), secret }, 200, { "cache-control": "no-store" });
+  });
+
+  app.delete("/Client/:id", async (c) => {
+    const id = managedClientId(c);
+    const caller = c.get("caller");
+    const deleted = await clients.delete(id, (stored) => requireManageable(caller, id, stored));
+    if (!deleted) throw new HttpError(404, `Client/${id} not found`);
+    audit(c, { action: "delete", resource: `Client/${id}` });
+    return respond(c, publicClient(deleted));
+  });
+  app.all("/Client/:id", notAllowed("GET, PUT, DELETE"));
+
+  // --- Presigned URLs -------------------------------------------------------------------------
+
+  const OPERATION_OF = { PUT: "upload", GET: "download", HEAD: "download", DELETE: "delete" } as const;
+
+  /**
+   * What a URL (or form) is for: to read or delete, to write (PUT and part URLs, which their holder can send with
+   * headers of its own), a form (whose fields S3 holds to its policy), or an S3 call signpost makes itself (list,
+   * complete, abort: no URL leaves signpost).
+   */
+  type Use = "url" | "write" | "form" | "call";
+
+  /** Authorizes, finds the account and the credentials that sign, and fixes the signing time and lifetime. */
+  const prepare = async (c: Context, operation: ObjectOperation, accountId: string, bucket: string, key: string, use: Use) => {
+    const caller = c.get("caller");
     const asked = parseExpiration(queryValues(c, "expiration"));
-    const requested = authorizePresign(c.get("caller"), { operation, account: accountId, bucket, key, expiration: asked }, DEFAULT_EXPIRATION);
+    const grant = authorizePresign(caller, { operation, account: accountId, bucket, key, expiration: asked }, DEFAULT_EXPIRATION);
     const account = await findAccount(accountId);
-    const source: CredentialProvider = account["access-key-id"]
-      ? async () => ({ accessKeyId: account["access-key-id"]!, secretAccessKey: await openSecret(account) })
-      : deps.credentials;
-    if (account["role-arn"] && !deps.roles) throw new HttpError(503, "role-arn is set, but this runtime has no role assumption configured");
-    const credentials = account["role-arn"] ? await deps.roles!(account, source) : await source();
+    const credentials = use === "call" ? await signing.accountCredentials(account) : await signing.urlCredentials({ caller, account, bucket, grant, use });
     const date = new Date(now());
     // Never promise a URL a longer life than the credentials that sign it.
-    const { expiresIn, expiresAt, capped } = urlLifetime(requested, credentials, date);
+    const { expiresIn, expiresAt, capped } = urlLifetime(grant.expiration, credentials, date);
     const expires = expiryIso(expiresAt.getTime()).replace(".000Z", "Z");
     // A presigned URL is a bearer credential: keep it out of shared caches.
     const headers: Record<string, string> = { "cache-control": "no-store" };
@@ -364,7 +425,7 @@ export function createApp(deps: AppDeps): App {
   const presign = async (c: Context, method: keyof typeof OPERATION_OF, accountId: string, bucket: string, rawKey: unknown, extra: Extra = {}) => {
     const key = checkKey(rawKey);
     const operation = OPERATION_OF[method];
-    const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, operation, accountId, bucket, key);
+    const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, operation, accountId, bucket, key, method === "PUT" ? "write" : "url");
     const { protocol, host, path } = objectLocation(account, bucket, key);
     const url = await presigner.presign({ method, protocol, host, path, query: extra.query, headers: extra.headers, region: account.region, credentials, expiresIn, date });
     audit(c, { action: "presign", operation, "s3-method": method, account: accountId, bucket, key, "expires-in": expiresIn, "expires-at": expires, redirect: extra.redirect || undefined });
@@ -404,28 +465,6 @@ export function createApp(deps: AppDeps): App {
     return value;
   };
 
-  /** One call to S3's REST API, signed with our signer; resolves with the XML answer. */
-  const callS3 = async (ctx: { account: AwsAccount; credentials: Credentials }, what: string, method: string, bucket: string, key: string, query: Record<string, string>, body = "", headers: Record<string, string> = {}) => {
-    const { protocol, host, path } = objectLocation(ctx.account, bucket, key);
-    const signed = await presigner.sign({
-      method, host, path, query, body, region: ctx.account.region, service: "s3", credentials: ctx.credentials, date: new Date(now()),
-      headers: { ...headers, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
-    });
-    let response: Response;
-    try {
-      response = await (deps.fetch ?? fetch)(`${protocol}//${host}${path}?${canonicalQuery(query)}`, { method, headers: signed, ...(body ? { body } : {}), signal: AbortSignal.timeout(15_000) });
-    } catch (error) {
-      throw new HttpError(502, `S3 ${what}: could not reach ${host} (${error instanceof Error ? error.name : "error"})`);
-    }
-    const text = await response.text();
-    if (/<!(DOCTYPE|ENTITY)/i.test(text)) throw new HttpError(502, `S3 ${what}: the answer declares a DTD`);
-    // CompleteMultipartUpload may fail after its 200 status line: the body is then an <Error>.
-    if (response.ok && !/^(<\?xml[^>]*\?>)?\s*<Error>/.test(text)) return text;
-    const reason = [leaf(text, "Code"), leaf(text, "Message")].filter(Boolean).join(": ").replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 300);
-    const status = response.status === 404 || response.status === 400 ? response.status : 502;
-    throw new HttpError(status, `S3 ${what}: HTTP ${response.status}${reason ? ` ${reason}` : ""}`);
-  };
-
   const operations: Record<string, (c: Context, accountId: string, bucket: string) => Promise<Response>> = {
     async "$post-policy"(c, accountId, bucket) {
       const body = await fieldsOf(c, ["filename", "prefix", "content-type", "min-size", "max-size"]);
@@ -436,29 +475,13 @@ export function createApp(deps: AppDeps): App {
       const min = wholeNumber(body["min-size"], "min-size", MAX_PUT);
       const max = wholeNumber(body["max-size"], "max-size", MAX_PUT) ?? (min === undefined ? undefined : MAX_PUT);
       if (min !== undefined && max! < min) throw new HttpError(400, "max-size must not be less than min-size");
-      const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, "upload", accountId, bucket, key);
-      const time = amzDate(date);
-      // As @aws-sdk/s3-presigned-post: every field but the policy and signature is also an exact-match condition.
-      const fields: Record<string, string> = {
-        bucket,
-        ...(contentType ? { "Content-Type": contentType } : {}),
-        "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
-        "X-Amz-Credential": `${credentials.accessKeyId}/${time.slice(0, 8)}/${account.region}/s3/aws4_request`,
-        "X-Amz-Date": time,
-        ...(credentials.sessionToken ? { "X-Amz-Security-Token": credentials.sessionToken } : {}),
-      };
-      const conditions: unknown[] = Object.entries(fields).map(([name, value]) => ({ [name]: value }));
-      conditions.push(filename === undefined ? ["starts-with", "$key", key] : { key });
-      if (max !== undefined) conditions.push(["content-length-range", min ?? 0, max]);
-      const json = JSON.stringify({ expiration: new Date(date.getTime() + expiresIn * 1000).toISOString(), conditions });
-      const policy = toBase64(new TextEncoder().encode(json));
-      // S3 puts the uploaded file's name in place of ${filename}.
-      fields.key = filename === undefined ? `${key}\${filename}` : key;
-      fields.Policy = policy;
-      fields["X-Amz-Signature"] = await presigner.signString(policy, time.slice(0, 8), account.region, "s3", credentials.secretAccessKey);
-      const { protocol, host, path } = objectLocation(account, bucket, "");
+      const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, "upload", accountId, bucket, key, "form");
+      const { url, fields } = await postPolicy(presigner, {
+        account, bucket, key, prefix: filename === undefined, ...(contentType ? { contentType } : {}),
+        ...(max !== undefined ? { size: { min: min ?? 0, max } } : {}), credentials, date, expiresIn,
+      });
       audit(c, { action: "post-policy", operation: "upload", account: accountId, bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": max, "expires-in": expiresIn, "expires-at": expires });
-      return respond(c, withExpiry({ url: `${protocol}//${host}${path === "/" ? path : path.slice(0, -1)}`, fields }, expires, capped), 200, headers);
+      return respond(c, withExpiry({ url, fields }, expires, capped), 200, headers);
     },
 
     // Multipart uploads: signpost calls S3 for create, list, complete and abort; the parts go straight to S3.
@@ -466,8 +489,9 @@ export function createApp(deps: AppDeps): App {
       const body = await fieldsOf(c, ["filename", "content-type"]);
       const key = checkKey(body.filename ?? "");
       const type = checkContentType(body["content-type"]);
-      const ctx = await prepare(c, "upload", accountId, bucket, key);
-      const xml = await callS3(ctx, "CreateMultipartUpload", "POST", bucket, key, { uploads: "" }, "", type ? { "content-type": type } : {});
+      // A write: its credentials are the ones the part URLs will carry.
+      const ctx = await prepare(c, "upload", accountId, bucket, key, "write");
+      const xml = await s3.call({ account: ctx.account, credentials: ctx.credentials, bucket, key, what: "CreateMultipartUpload", method: "POST", query: { uploads: "" }, headers: type ? { "content-type": type } : {} });
       const uploadId = leaf(xml, "UploadId");
       if (!uploadId) throw new HttpError(502, "S3 CreateMultipartUpload: the answer has no UploadId");
       audit(c, { action: "create-multipart", operation: "upload", account: accountId, bucket, key });
@@ -480,7 +504,7 @@ export function createApp(deps: AppDeps): App {
       if (!Array.isArray(parts) || parts.length === 0 || parts.length > 1000 || new Set(parts).size !== parts.length || !parts.every((n) => wholeNumber(n, "each part number", 10000))) {
         throw new HttpError(400, "parts must be a list of 1 to 1000 different part numbers from 1 to 10000");
       }
-      const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, "upload", accountId, bucket, key);
+      const { account, credentials, date, expiresIn, expires, capped, headers } = await prepare(c, "upload", accountId, bucket, key, "write");
       const { protocol, host, path } = objectLocation(account, bucket, key); // the same for every part
       const urls = [];
       for (const n of parts as number[]) {
@@ -493,9 +517,9 @@ export function createApp(deps: AppDeps): App {
 
     async "$list-parts"(c, accountId, bucket) {
       const { key, uploadId } = await multipartBody(c);
-      const ctx = await prepare(c, "upload", accountId, bucket, key);
+      const ctx = await prepare(c, "upload", accountId, bucket, key, "call");
       audit(c, { action: "list-parts", operation: "upload", account: accountId, bucket, key });
-      return respond(c, { filename: key, "upload-id": uploadId, parts: await listParts(ctx, bucket, key, uploadId) }, 200, ctx.headers);
+      return respond(c, { filename: key, "upload-id": uploadId, parts: await s3.listParts({ account: ctx.account, credentials: ctx.credentials, bucket, key }, uploadId) }, 200, ctx.headers);
     },
 
     async "$complete-multipart"(c, accountId, bucket) {
@@ -512,23 +536,23 @@ export function createApp(deps: AppDeps): App {
         });
         if (new Set(parts.map((part) => part["part-number"])).size !== parts.length) throw new HttpError(400, rule);
       }
-      const ctx = await prepare(c, "upload", accountId, bucket, key);
-      parts ??= await listParts(ctx, bucket, key, uploadId);
+      const ctx = await prepare(c, "upload", accountId, bucket, key, "call");
+      parts ??= await s3.listParts({ account: ctx.account, credentials: ctx.credentials, bucket, key }, uploadId);
       if (parts.length === 0) throw new HttpError(400, "no part has been uploaded");
       const escape = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
       const xml = `<CompleteMultipartUpload>${parts
         .sort((a, b) => a["part-number"] - b["part-number"])
         .map((part) => `<Part><PartNumber>${part["part-number"]}</PartNumber><ETag>${escape(part.etag)}</ETag></Part>`)
         .join("")}</CompleteMultipartUpload>`;
-      const answer = await callS3(ctx, "CompleteMultipartUpload", "POST", bucket, key, { uploadId }, xml, { "content-type": "application/xml" });
+      const answer = await s3.call({ account: ctx.account, credentials: ctx.credentials, bucket, key, what: "CompleteMultipartUpload", method: "POST", query: { uploadId }, body: xml, headers: { "content-type": "application/xml" } });
       audit(c, { action: "complete-multipart", operation: "upload", account: accountId, bucket, key, parts: parts.length });
       return respond(c, { filename: key, etag: leaf(answer, "ETag") || undefined }, 200, ctx.headers); // RGW 16 sends it empty
     },
 
     async "$abort-multipart"(c, accountId, bucket) {
       const { key, uploadId } = await multipartBody(c);
-      const ctx = await prepare(c, "upload", accountId, bucket, key);
-      await callS3(ctx, "AbortMultipartUpload", "DELETE", bucket, key, { uploadId });
+      const ctx = await prepare(c, "upload", accountId, bucket, key, "call");
+      await s3.call({ account: ctx.account, credentials: ctx.credentials, bucket, key, what: "AbortMultipartUpload", method: "DELETE", query: { uploadId } });
       audit(c, { action: "abort-multipart", operation: "upload", account: accountId, bucket, key });
       return respond(c, { filename: key, "upload-id": uploadId, aborted: true }, 200, ctx.headers);
     },
@@ -538,24 +562,6 @@ export function createApp(deps: AppDeps): App {
   const multipartBody = async (c: Context, ...more: string[]) => {
     const body = await fieldsOf(c, ["filename", "upload-id", ...more]);
     return { body, key: checkKey(body.filename ?? ""), uploadId: uploadIdOf(body["upload-id"]) };
-  };
-
-  /** Every uploaded part (ListParts, 1000 per page). */
-  const listParts = async (ctx: { account: AwsAccount; credentials: Credentials }, bucket: string, key: string, uploadId: string) => {
-    const parts: { "part-number": number; etag: string; size: number }[] = [];
-    let marker = "";
-    for (let page = 0; page < 10; page++) {
-      const xml = await callS3(ctx, "ListParts", "GET", bucket, key, { uploadId, ...(marker ? { "part-number-marker": marker } : {}) });
-      for (const [part] of xml.matchAll(/<Part>[\s\S]*?<\/Part>/g)) {
-        const n = Number(leaf(part, "PartNumber"));
-        const etag = leaf(part, "ETag");
-        if (!Number.isInteger(n) || !etag) throw new HttpError(502, "S3 ListParts: a part lacks PartNumber or ETag");
-        parts.push({ "part-number": n, etag, size: Number(leaf(part, "Size")) });
-      }
-      marker = leaf(xml, "NextPartNumberMarker") ?? "";
-      if (leaf(xml, "IsTruncated") !== "true" || !marker) break;
-    }
-    return parts;
   };
 
   app.post("/aws/storage/:account/:bucket/*", (c) => {

@@ -1,6 +1,6 @@
 // Who is calling: the admin (SIGNPOST_ADMIN_TOKEN as a bearer token) or a Client (its secret as a bearer token,
 // or HTTP Basic `client-id:secret` as Aidbox clients send it). Anything else is 401.
-import { type Caller, type Client, clientIdOf } from "./clients.ts";
+import { ADMIN, type Caller, type Client, clientIdOf, storedClient } from "./clients.ts";
 import { HttpError } from "./errors.ts";
 import type { ResourceStore } from "./store/store.ts";
 
@@ -40,28 +40,50 @@ function presented(authorization: string | null): { secret: string; user?: strin
   return colon < 0 ? undefined : { user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
+/** Who the credentials claim to be, for the log of a refused request: never the secret. */
+export function presentedIdentity(authorization: string | null): string | undefined {
+  const credentials = presented(authorization);
+  if (!credentials) return authorization ? "malformed" : undefined;
+  const id = credentials.user ?? clientIdOf(credentials.secret);
+  return id === undefined ? "a bearer token" : `Client/${id.slice(0, 64).replace(/[^\w.@-]/g, "_")}`;
+}
+
+// Compared against when no client matches, so that an unknown id costs what a wrong secret does.
+const NO_CLIENT_HASH = "0".repeat(64);
+
 export function createAuthenticator(adminToken: string | undefined, clients: ResourceStore<Client>) {
   // Secrets already checked, with the hash they matched: later requests skip the SHA-256 while it still matches.
   const verified = new Map<string, string>();
+  // Stored records already checked (the cache hands out the same frozen object until it reads the store again).
+  const checked = new WeakSet<Client>();
+  const tooShort = adminToken !== undefined && adminToken.length < 16;
 
   return async (authorization: string | null): Promise<Caller> => {
+    if (!adminToken || tooShort) {
+      throw new HttpError(503, `signpost is not configured: ${tooShort ? "SIGNPOST_ADMIN_TOKEN must be at least 16 characters" : "set SIGNPOST_ADMIN_TOKEN"}`);
+    }
     const credentials = presented(authorization);
     if (credentials) {
       const { secret, user } = credentials;
-      if (adminToken && user === undefined && constantTimeEqual(secret, adminToken)) return { id: "admin" };
+      if (user === undefined && constantTimeEqual(secret, adminToken)) return ADMIN;
       const id = clientIdOf(secret);
-      const client = id !== undefined && (user === undefined || user === id) ? await clients.get(id) : null;
-      if (client) {
-        const hash = verified.get(secret) ?? (await sha256Hex(secret));
-        if (constantTimeEqual(hash, client["secret-hash"])) {
+      if (id !== undefined && (user === undefined || user === id)) {
+        const client = await clients.get(id);
+        // Hashed whether or not the client exists: a wrong secret and an unknown id take the same time.
+        const hash = (client && verified.get(secret)) ?? (await sha256Hex(secret));
+        if (constantTimeEqual(hash, client?.["secret-hash"] ?? NO_CLIENT_HASH) && client) {
+          if (!checked.has(client)) {
+            const problem = storedClient(client, id);
+            if (typeof problem === "string") throw new HttpError(403, `Client/${id} is stored in a form signpost cannot use (${problem}): it is denied everything until the admin replaces it`);
+            if (Object.isFrozen(client)) checked.add(client);
+          }
           if (verified.size >= MAX_VERIFIED) verified.clear();
           verified.set(secret, hash);
-          return { id: client.id, policy: client.policy };
+          return { admin: false, id: client.id, policy: client.policy };
         }
       }
     }
-    if (!adminToken) throw new HttpError(503, "signpost is not configured: set SIGNPOST_ADMIN_TOKEN");
-    const message = credentials ? "invalid credentials" : "missing credentials: send Authorization: Bearer <token>, or Basic with a client id and secret";
+    const message = credentials ? "invalid credentials" : authorization ? "malformed credentials: send Authorization: Bearer <token>, or Basic base64(<client id>:<secret>)" : "missing credentials: send Authorization: Bearer <token>, or Basic with a client id and secret";
     throw new HttpError(401, message, { "www-authenticate": credentials ? INVALID_CHALLENGE : CHALLENGE });
   };
 }

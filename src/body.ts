@@ -1,5 +1,6 @@
 // Request bodies in JSON or YAML, read under a size cap; answers in JSON or YAML as the client accepts.
 import { CORE_SCHEMA, load } from "js-yaml";
+import { readAtMost } from "./bytes.ts";
 import { HttpError } from "./errors.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024;
@@ -22,27 +23,8 @@ async function readText(request: Request, limit: number): Promise<string> {
   const tooLarge = () => new HttpError(413, `request body is larger than ${limit} bytes`);
   const declared = request.headers.get("content-length");
   if (declared !== null && Number(declared) > limit) throw tooLarge();
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (request.body) {
-    const reader = request.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.byteLength;
-      if (size > limit) {
-        await reader.cancel().catch(() => {});
-        throw tooLarge();
-      }
-      chunks.push(value);
-    }
-  }
-  const bytes = new Uint8Array(size);
-  let offset = 0;
-  for (const chunk of chunks) {
-    bytes.set(chunk, offset);
-    offset += chunk.byteLength;
-  }
+  const bytes = await readAtMost(request.body, limit);
+  if (bytes === null) throw tooLarge();
   try {
     return new TextDecoder("utf-8", { fatal: true, ignoreBOM: false }).decode(bytes);
   } catch {

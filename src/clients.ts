@@ -3,8 +3,10 @@
 import { HttpError } from "./errors.ts";
 import { MAX_EXPIRATION } from "./validate.ts";
 
-export const OPERATIONS = ["upload", "download", "delete", "manage-accounts", "manage-clients"] as const;
+export const OPERATIONS = ["upload", "download", "delete", "manage-accounts", "manage-clients", "use-default-credentials", "assume-role"] as const;
 export type Operation = (typeof OPERATIONS)[number];
+/** The operations a URL can carry out on an object. */
+export type ObjectOperation = "upload" | "download" | "delete";
 
 export interface Policy {
   operations: Operation[];
@@ -45,8 +47,12 @@ function stringList(value: unknown, name: string, pattern: RegExp, rule: string)
 const FIELDS = new Set(["resourceType", "id", "meta", "description", "policy", "secret"]);
 const POLICY_FIELDS = new Set(["operations", "accounts", "buckets", "prefixes", "max-expiration"]);
 
+/** Ids no client may have: the admin's own name. */
+const RESERVED_IDS = /^admin$/i;
+
 /** Checks a PUT /Client body. A `secret` may not be sent: signpost makes secrets. */
 export function parseClient(body: unknown, id: string): ClientInput {
+  if (RESERVED_IDS.test(id)) invalid(`the id ${JSON.stringify(id)} is reserved for the admin`);
   if (typeof body !== "object" || body === null || Array.isArray(body)) invalid("the body must be an object");
   const record = body as Record<string, unknown>;
   const unknown = Object.keys(record).filter((name) => !FIELDS.has(name));
@@ -84,6 +90,22 @@ export function parseClient(body: unknown, id: string): ClientInput {
   return { policy: parsed, ...(typeof record.description === "string" ? { description: record.description } : {}) };
 }
 
+/** A stored Client as read back, checked like a new one; a reason instead when it is not one (never a grant). */
+export function storedClient(value: unknown, id: string): Client | string {
+  if (typeof value !== "object" || value === null || Array.isArray(value)) return "it is not an object";
+  const record = value as Record<string, unknown>;
+  if (record.resourceType !== "Client" || record.id !== id) return "its resourceType or id is wrong";
+  if (typeof record["secret-hash"] !== "string" || !/^[0-9a-f]{64}$/.test(record["secret-hash"])) return "its secret-hash is not a SHA-256";
+  const meta = record.meta as Record<string, unknown> | undefined;
+  if (typeof meta?.versionId !== "string" || typeof meta.lastUpdated !== "string") return "its meta is missing";
+  try {
+    parseClient({ policy: record.policy, description: record.description }, id);
+  } catch (error) {
+    return error instanceof HttpError ? error.message.replace(/^Client: /, "") : "it cannot be read";
+  }
+  return value as Client;
+}
+
 export function publicClient(client: Client): Omit<Client, "secret-hash"> {
   const { "secret-hash": _hash, ...visible } = client;
   return visible;
@@ -103,11 +125,20 @@ export function clientIdOf(secret: string): string | undefined {
   return match?.[1];
 }
 
-export interface Caller {
-  /** "admin" for the admin token; else the client's id. */
-  id: string;
-  /** Absent for the admin: everything is allowed. */
-  policy?: Policy;
+/** Who is calling. The admin is marked as such: a client is never the admin, whatever its record holds. */
+export type Caller =
+  | { readonly admin: true; readonly id: "admin" }
+  | { readonly admin: false; readonly id: string; readonly policy: Policy };
+
+export const ADMIN: Caller = Object.freeze({ admin: true, id: "admin" });
+
+/** How logs and messages name a caller: `admin`, or `Client/<id>` (so no client id can read as the admin). */
+export const callerName = (caller: Caller): string => (caller.admin ? "admin" : `Client/${caller.id}`);
+
+/** The policy as it applies to client `id`: `{client}` in prefixes replaced by the id. */
+export function effectivePolicy(policy: Policy, id: string): Policy {
+  if (!policy.prefixes?.some((prefix) => prefix.includes("{client}"))) return policy;
+  return { ...policy, prefixes: policy.prefixes.map((prefix) => prefix.replaceAll("{client}", id)) };
 }
 
 const refuse = (what: string): never => {
@@ -115,30 +146,49 @@ const refuse = (what: string): never => {
 };
 
 export function requireOperation(caller: Caller, operation: Operation): void {
-  if (caller.policy && !caller.policy.operations.includes(operation)) refuse(operation.replace("-", " "));
+  if (!caller.admin && !caller.policy.operations.includes(operation)) refuse(operation.replaceAll("-", " "));
 }
 
-/** Checks one presign request against the caller's policy; returns the expiration to use. */
+/** A client that manages accounts does so only for the accounts its policy names. */
+export function requireAccount(caller: Caller, accountId: string): void {
+  if (!caller.admin && !caller.policy.accounts.includes("*") && !caller.policy.accounts.includes(accountId)) refuse(`use AwsAccount/${accountId}`);
+}
+
+export interface PresignGrant {
+  /** The lifetime to ask for, in seconds. */
+  expiration: number;
+  /** The (filled) prefix that allows the key, the longest when several do; undefined when the policy has none. */
+  prefix?: string;
+}
+
+/** Checks one presign request against the caller's policy (templates filled in). */
 export function authorizePresign(
   caller: Caller,
-  request: { operation: "upload" | "download" | "delete"; account: string; bucket: string; key: string; expiration: number | undefined },
+  request: { operation: ObjectOperation; account: string; bucket: string; key: string; expiration: number | undefined },
   fallbackExpiration: number,
-): number {
-  const { policy } = caller;
-  if (!policy) return request.expiration ?? fallbackExpiration;
+): PresignGrant {
+  if (caller.admin) return { expiration: request.expiration ?? fallbackExpiration };
   requireOperation(caller, request.operation);
-  if (!policy.accounts.includes("*") && !policy.accounts.includes(request.account)) refuse(`use account ${request.account}`);
+  requireAccount(caller, request.account);
+  const policy = effectivePolicy(caller.policy, caller.id);
   if (!policy.buckets.includes("*") && !policy.buckets.includes(request.bucket)) refuse(`use bucket ${request.bucket}`);
-  if (policy.prefixes && !policy.prefixes.some((prefix) => request.key.startsWith(prefix.replaceAll("{client}", caller.id)))) {
-    refuse(`${request.operation} this key (allowed prefixes: ${policy.prefixes.map((p) => p.replaceAll("{client}", caller.id)).join(", ")})`);
+  let prefix: string | undefined;
+  if (policy.prefixes) {
+    for (const candidate of policy.prefixes) {
+      if (request.key.startsWith(candidate) && (prefix === undefined || candidate.length > prefix.length)) prefix = candidate;
+    }
+    if (prefix === undefined) refuse(`${request.operation} this key (allowed prefixes: ${policy.prefixes.join(", ")})`);
   }
   const max = policy["max-expiration"];
-  if (max === undefined) return request.expiration ?? fallbackExpiration;
-  if (request.expiration !== undefined && request.expiration > max) refuse(`ask for expiration over ${max} seconds`);
-  return request.expiration ?? Math.min(fallbackExpiration, max);
+  if (max !== undefined && request.expiration !== undefined && request.expiration > max) refuse(`ask for expiration over ${max} seconds`);
+  const expiration = request.expiration ?? (max === undefined ? fallbackExpiration : Math.min(fallbackExpiration, max));
+  return prefix === undefined ? { expiration } : { expiration, prefix };
 }
 
-/** Is every grant of `inner` also granted by `outer`? (A client manager cannot hand out more than it has.) */
+/**
+ * Is every grant of `inner` also granted by `outer`? Both must have their templates filled in (each with its own
+ * client's id): `users/{client}/` means `users/mgr/` for the manager and `users/bob/` for bob, and those differ.
+ */
 export function policyWithin(inner: Policy, outer: Policy): boolean {
   const listWithin = (a: string[], b: string[]) => b.includes("*") || (!a.includes("*") && a.every((x) => b.includes(x)));
   const prefixesWithin = !outer.prefixes || (!!inner.prefixes && inner.prefixes.every((p) => outer.prefixes!.some((q) => p.startsWith(q))));
@@ -150,4 +200,12 @@ export function policyWithin(inner: Policy, outer: Policy): boolean {
     prefixesWithin &&
     maxWithin
   );
+}
+
+/** May `caller` hold, create or change a client `id` with `policy`? Only when it grants no more than the caller has. */
+export const isWithin = (caller: Caller, id: string, policy: Policy): boolean =>
+  caller.admin || policyWithin(effectivePolicy(policy, id), effectivePolicy(caller.policy, caller.id));
+
+export function requireWithin(caller: Caller, id: string, policy: Policy): void {
+  if (!isWithin(caller, id, policy)) refuse(`manage Client/${id}: it would hold more than this client's own policy grants`);
 }

@@ -18,7 +18,7 @@ export function encodeKey(key: string): string {
   return encodeRfc3986(key).replaceAll("%2F", "/");
 }
 
-type Endpoint = Pick<AwsAccount, "region" | "host" | "path-style" | "use-ssl">;
+export type Endpoint = Pick<AwsAccount, "region" | "host" | "path-style" | "use-ssl">;
 
 export function objectLocation(account: Endpoint, bucket: string, key: string): ObjectLocation {
   const protocol = account["use-ssl"] ? "https:" : "http:";

@@ -65,16 +65,78 @@ export function checkKey(key: unknown): string {
   return key;
 }
 
-// host[:port]: a DNS name, an IPv4 address or a bracketed IPv6 address.
-const HOST = /^(?:(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)(?:\.[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?)*|\[[0-9a-f:.]+\])(?::(\d{1,5}))?$/;
+const HOST_RULE = "host must be host[:port] with no scheme or path, e.g. 127.0.0.1:9000 or s3.example.com";
+const LABEL = /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/;
+const OCTET = "(25[0-5]|2[0-4]\\d|1\\d\\d|[1-9]?\\d)";
+const DOTTED_QUAD = new RegExp(`^${OCTET}\\.${OCTET}\\.${OCTET}\\.${OCTET}$`);
+// Names that reach a cloud's metadata service from inside it.
+const METADATA_NAMES = new Set(["metadata", "metadata.google.internal", "metadata.goog", "instance-data", "instance-data.ec2.internal"]);
 
+/** Why signpost will not send signed requests to this IPv4 address, or undefined when it may. */
+function refusedIpv4(octets: number[]): string | undefined {
+  const [a, b, c, d] = octets as [number, number, number, number];
+  if (a === 169 && b === 254) return "a link-local address, where cloud metadata and credential services answer";
+  if (a === 100 && b === 100 && c === 100 && d === 200) return "a cloud metadata address";
+  if (a === 0) return "not an address a server can have";
+  if (a >= 224) return "a multicast or reserved address";
+  return undefined;
+}
+
+/** The same for an IPv6 address in URL-canonical form (no brackets). */
+function refusedIpv6(address: string): string | undefined {
+  const [head = "", tail] = address.split("::") as [string, string | undefined];
+  const groups = (text: string) => (text ? text.split(":") : []);
+  let parts = groups(head);
+  if (tail !== undefined) parts = [...parts, ...Array(8 - parts.length - groups(tail).length).fill("0"), ...groups(tail)];
+  const words = parts.map((part) => parseInt(part, 16));
+  if (words.every((word) => word === 0)) return "the unspecified address";
+  if ((words[0]! & 0xffc0) === 0xfe80) return "a link-local address, where cloud metadata and credential services answer";
+  if ((words[0]! & 0xff00) === 0xff00) return "a multicast address";
+  if (words[0] === 0xfd00 && words[1] === 0x0ec2) return "the AWS metadata and credential service range (fd00:ec2::/32)";
+  // IPv4 inside IPv6 (mapped ::ffff:0:0/96, compatible ::/96, NAT64 64:ff9b::/96): judged as that IPv4 address.
+  // (::1, the loopback, is not one: its upper word is 0.)
+  const embedsIpv4 = words.slice(0, 5).every((word) => word === 0) && (words[5] === 0xffff || (words[5] === 0 && words[6] !== 0))
+    || (words[0] === 0x64 && words[1] === 0xff9b && words.slice(2, 6).every((word) => word === 0));
+  return embedsIpv4 ? refusedIpv4([words[6]! >> 8, words[6]! & 0xff, words[7]! >> 8, words[7]! & 0xff]) : undefined;
+}
+
+/**
+ * host[:port] of an S3-compatible server: a DNS name, or an IP literal as URL clients write it (dotted decimal, or
+ * bracketed IPv6 in its shortest form), with a port from 1 to 65535. Loopback and private addresses are allowed (a
+ * local MinIO, a self-hosted RGW); link-local addresses and cloud metadata endpoints are not.
+ */
 export function checkHost(host: string): string {
   const lower = host.toLowerCase();
-  const match = lower.length <= 261 ? HOST.exec(lower) : null;
-  const port = match?.[1];
-  if (!match || (port !== undefined && (Number(port) < 1 || Number(port) > 65535))) {
-    invalid("host must be host[:port] with no scheme or path, e.g. 127.0.0.1:9000 or s3.example.com");
+  if (lower.length > 261) invalid(HOST_RULE);
+  const bracket = lower.startsWith("[") ? lower.indexOf("]") : -1;
+  const portAt = bracket >= 0 ? bracket + 1 : lower.indexOf(":");
+  const name = portAt === -1 || portAt === lower.length ? lower : lower.slice(0, portAt);
+  const port = name === lower ? undefined : lower.slice(portAt);
+  if (port !== undefined && !/^:[1-9]\d{0,4}$/.test(port)) invalid(`${HOST_RULE} (the port is a number from 1 to 65535)`);
+  if (port !== undefined && Number(port.slice(1)) > 65535) invalid(`${HOST_RULE} (the port is a number from 1 to 65535)`);
+  let reason: string | undefined;
+  if (bracket >= 0) {
+    let canonical: string;
+    try {
+      canonical = new URL(`http://${name}/`).hostname;
+    } catch {
+      return invalid(`${HOST_RULE}: ${name} is not an IPv6 address`);
+    }
+    reason = refusedIpv6(canonical.slice(1, -1));
+    if (!reason && canonical !== name) invalid(`host: write the IPv6 address as URL clients do, ${canonical}`);
+  } else {
+    const labels = name.split(".");
+    if (!labels.every((label) => LABEL.test(label))) invalid(HOST_RULE);
+    // URL clients read a name whose last label is a number as an IPv4 address (2130706433, 0x7f.1, 0177.0.0.1).
+    if (/^(\d+|0x[0-9a-f]*)$/.test(labels[labels.length - 1]!)) {
+      const quad = DOTTED_QUAD.exec(name);
+      if (!quad) invalid(`${HOST_RULE}: an IPv4 address is four decimal numbers from 0 to 255 without leading zeros, e.g. 10.0.0.5`);
+      reason = refusedIpv4(quad.slice(1).map(Number));
+    } else if (METADATA_NAMES.has(name)) {
+      reason = "a cloud metadata service's name";
+    }
   }
+  if (reason) invalid(`host ${name} is ${reason}: signpost sends no signed requests there`);
   return lower;
 }
 

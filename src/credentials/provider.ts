@@ -1,6 +1,7 @@
 // The credential seam: what a provider is, what a source reports, and what the host runtime lends them.
 // Core code: no node:*, Deno.* or process here; the runtime entry passes a HostIO in.
 import { HttpError } from "../errors.ts";
+import { fetchOutbound } from "../outbound.ts";
 import type { Credentials } from "../signer.ts";
 
 /** Resolves credentials for accounts without their own keys (the AWS default chain's seam). */
@@ -111,28 +112,16 @@ export function credentialsFromJson(
 
 const MAX_ANSWER_BYTES = 256 * 1024;
 
-/** One HTTP exchange with a deadline for all of it (connect, headers and body); bodies over 256 KiB are refused. */
+/**
+ * One HTTP exchange with a deadline for all of it (connect, headers and body); redirects are not followed (the 3xx
+ * comes back as the status, which no caller takes for success); bodies over 256 KiB are cut off and refused.
+ */
 export async function fetchText(
   io: HostIO,
   url: string,
   init: { method?: string; headers?: Record<string, string>; body?: string; timeoutMs: number },
 ): Promise<{ status: number; text: string }> {
-  const signal = AbortSignal.timeout(init.timeoutMs);
-  const response = await (io.fetch ?? fetch)(url, {
-    method: init.method ?? "GET",
-    headers: init.headers ?? {},
-    ...(init.body !== undefined ? { body: init.body } : {}),
-    redirect: "manual",
-    signal,
-  });
-  const declared = Number(response.headers.get("content-length") ?? 0);
-  if (declared > MAX_ANSWER_BYTES) {
-    await response.body?.cancel().catch(() => {});
-    throw new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`);
-  }
-  const text = await response.text();
-  if (text.length > MAX_ANSWER_BYTES) throw new Error(`answer larger than ${MAX_ANSWER_BYTES} bytes`);
-  return { status: response.status, text };
+  return fetchOutbound(io.fetch ?? fetch, url, { ...init, maxBytes: MAX_ANSWER_BYTES });
 }
 
 /** Waits, e.g. between retries. */

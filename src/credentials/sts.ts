@@ -3,6 +3,7 @@
 // S3-compatible server that also serves STS on its S3 port (Ceph RGW, MinIO) takes a GET as an S3 request.
 import type { Credentials, HeaderSigner } from "../signer.ts";
 import { encodeRfc3986 } from "../signer.ts";
+import { declaresDtd, element, errorText, leaf } from "../xml.ts";
 import type { HostIO } from "./provider.ts";
 import { describeError, fetchText, parseTimestamp, sleep } from "./provider.ts";
 
@@ -42,41 +43,9 @@ export function stsEndpoint(env: HostIO["env"], region: string | undefined, host
   return { url: new URL(region ? `https://sts.${region}.amazonaws.com/` : "https://sts.amazonaws.com/"), region: signingRegion };
 }
 
-const ENTITIES: Record<string, string> = { lt: "<", gt: ">", amp: "&", quot: '"', apos: "'" };
-
-/** Text content of an XML element; undefined when it holds markup or an unknown entity. */
-function xmlText(raw: string): string | undefined {
-  if (raw.includes("<")) return undefined; // nested element, comment or CDATA: not what STS sends
-  let bad = false;
-  const text = raw.replace(/&(#x[0-9a-fA-F]{1,6}|#[0-9]{1,7}|[a-z]+);?/g, (entity, name: string) => {
-    if (!entity.endsWith(";")) bad = true;
-    if (name.startsWith("#")) {
-      const code = name[1] === "x" ? parseInt(name.slice(2), 16) : parseInt(name.slice(1), 10);
-      if (code > 0x10ffff) bad = true;
-      return bad ? "" : String.fromCodePoint(code);
-    }
-    const character = ENTITIES[name];
-    if (character === undefined) bad = true;
-    return character ?? "";
-  });
-  return bad ? undefined : text;
-}
-
-/** The content of the only `<name>` element in `xml` (attributes allowed), or undefined when there is not exactly one. */
-function element(xml: string, name: string): string | undefined {
-  const pattern = new RegExp(`<${name}(?:\\s[^>]*)?(?:/>|>([\\s\\S]*?)</${name}\\s*>)`, "g");
-  const matches = [...xml.matchAll(pattern)];
-  return matches.length === 1 ? (matches[0]![1] ?? "") : undefined;
-}
-
-export function leaf(xml: string, name: string): string | undefined {
-  const raw = element(xml, name);
-  return raw === undefined ? undefined : xmlText(raw)?.trim();
-}
-
 /** Credentials from an STS `<Action>Response`, or a reason why there are none. */
 export function parseStsCredentials(xml: string, action: string): Credentials | string {
-  if (/<!(DOCTYPE|ENTITY)/i.test(xml)) return "the answer declares a DTD";
+  if (declaresDtd(xml)) return "the answer declares a DTD";
   const result = element(xml, `${action}Result`);
   const block = result === undefined ? undefined : element(result, "Credentials");
   if (block === undefined) return `the answer has no ${action}Result/Credentials`;
@@ -90,14 +59,6 @@ export function parseStsCredentials(xml: string, action: string): Credentials | 
   const expiration = parseTimestamp(expirationText);
   if (!expiration) return "Expiration in the answer is not an RFC 3339 timestamp";
   return { accessKeyId, secretAccessKey, sessionToken, expiration };
-}
-
-/** `Code: Message` from an STS or S3-style error document, cut short and without control characters. */
-function stsError(xml: string): { code: string; text: string } {
-  const code = leaf(xml, "Code") ?? "";
-  const message = leaf(xml, "Message") ?? "";
-  const text = [code, message].filter(Boolean).join(": ").replace(/[\u0000-\u001f\u007f]+/g, " ").slice(0, 300);
-  return { code, text };
 }
 
 export interface StsCall {
@@ -147,7 +108,7 @@ export async function callSts(io: HostIO, call: StsCall): Promise<Credentials | 
       const credentials = parseStsCredentials(answer.text, call.action);
       return typeof credentials === "string" ? `${where}: ${credentials}` : credentials;
     }
-    const error = stsError(answer.text);
+    const error = errorText(answer.text);
     reason = `${where}: HTTP ${answer.status}${error.text ? ` ${error.text}` : ""}`;
     if (answer.status < 500 && answer.status !== 429 && !RETRYABLE_CODES.has(error.code)) break;
   }

@@ -58,7 +58,16 @@ if (dataDir) await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
 
 if (denied.length) log("stderr", { level: "warn", message: "not permitted to read these variables (--allow-env); taken as unset", variables: denied.join(",") });
 
-const kv = await Deno.openKv(dataDir ? `${dataDir}/accounts.kv` : undefined);
+/** As on Node: the database file 0600 before SQLite opens it, so its -wal and -shm files get that mode too. */
+async function privateDatabase(path: string): Promise<string> {
+  (await Deno.open(path, { create: true, append: true, mode: 0o600 })).close();
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) await Deno.chmod(file, 0o600).catch(() => {});
+  return path;
+}
+if (dataDir && ((await Deno.stat(dataDir)).mode ?? 0) & 0o077) {
+  log("stderr", { level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir });
+}
+const kv = await Deno.openKv(dataDir ? await privateDatabase(`${dataDir}/accounts.kv`) : undefined);
 // Deno's node:crypto answers synchronously: 2x the URLs per second of its Web Crypto (awaited on a worker thread).
 const signer = createPresigner(nodeSha256);
 const io = denoIo(environment, { deploy: onDeploy });

@@ -1,6 +1,6 @@
 // Node entry: `npm start`. Accounts in an embedded Deno KV file (@deno/kv) under SIGNPOST_DATA_DIR.
 import { randomBytes } from "node:crypto";
-import { mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { openKv } from "@deno/kv";
@@ -61,6 +61,22 @@ function keptSecret(dataDir: string, variable: string, file: string, make: () =>
   return { value, made: true };
 }
 
+/**
+ * The database file made (or made again) private before SQLite opens it: SQLite gives its -wal and -shm files the
+ * database's mode, so all three are 0600 even in a folder that already existed (a mounted volume).
+ */
+function privateDatabase(path: string): string {
+  closeSync(openSync(path, "a", 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+  return path;
+}
+
+/** A warning when others may read or enter the data folder (it holds the sealed secrets and their key). */
+function warnIfOpen(dataDir: string) {
+  const mode = statSync(dataDir).mode & 0o777;
+  if (mode & 0o077) writeLine(process.stderr, { level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir, mode: mode.toString(8) });
+}
+
 function adminToken(dataDir: string): string {
   const token = keptSecret(dataDir, "SIGNPOST_ADMIN_TOKEN", "admin-token", () => randomBytes(32).toString("base64url"));
   if (token.value.length < 16) throw new Error("SIGNPOST_ADMIN_TOKEN must be at least 16 characters");
@@ -79,7 +95,8 @@ async function main() {
   // How long an account read is trusted; 0 reads the store on every request (the HTTP bench times both).
   const accountCacheMs = process.env.SIGNPOST_ACCOUNT_CACHE_MS ? Number(process.env.SIGNPOST_ACCOUNT_CACHE_MS) : ACCOUNT_CACHE_MS;
   if (!Number.isInteger(accountCacheMs) || accountCacheMs < 0) throw new Error("SIGNPOST_ACCOUNT_CACHE_MS must be a whole number of milliseconds");
-  const kv = await openKv(join(dataDir, "accounts.kv"));
+  warnIfOpen(dataDir);
+  const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
   const accounts = denoKvStore<AwsAccount>(kv, "AwsAccount");
   // Sealing key for secrets at rest: generated once and kept beside the data (back it up with it).
   const encryptionKey = keptSecret(dataDir, "SIGNPOST_ENCRYPTION_KEY", "encryption-key", () => randomBytes(32).toString("base64"));

@@ -3,6 +3,11 @@
 import type { Resource, ResourceStore } from "./store.ts";
 
 export const MAX_ENTRIES = 10_000;
+/**
+ * Ids found absent are kept apart, and fewer of them: anyone can present a well-formed unknown client id, and a flood
+ * of those must not push the real entries out (nor, on Workers, turn every request into a billed KV read again).
+ */
+export const MAX_ABSENT = 1_000;
 
 /** How long a process or isolate trusts an account it read; its own writes refresh the cache at once. */
 export const ACCOUNT_CACHE_MS = 5_000;
@@ -21,25 +26,29 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
     refreshing?: boolean;
   }
   const entries = new Map<string, Entry>();
+  const absent = new Map<string, Entry>();
   let clears = 0; // a read that began before a clear cannot tell "never cached" from "cleared", so it checks this
   const remember = (id: string, account: T | null) => {
-    if (entries.size >= MAX_ENTRIES) {
-      entries.clear();
+    const map = account === null ? absent : entries;
+    if (map.size >= (account === null ? MAX_ABSENT : MAX_ENTRIES)) {
+      map.clear();
       clears++;
     }
+    (account === null ? entries : absent).delete(id);
     const frozen = frozenCopy(account);
-    entries.set(id, { account: frozen, until: now() + ttlMs });
+    map.set(id, { account: frozen, until: now() + ttlMs });
     return frozen;
   };
+  const cached = (id: string) => entries.get(id) ?? absent.get(id);
   /** Reads `id` and keeps the result, unless a write through this cache (or a newer read) replaced `seen` meanwhile. */
   const read = async (id: string, seen: Entry | undefined) => {
     const clearsBefore = clears;
     const account = await store.get(id);
-    return entries.get(id) === seen && clears === clearsBefore ? remember(id, account) : frozenCopy(account);
+    return cached(id) === seen && clears === clearsBefore ? remember(id, account) : frozenCopy(account);
   };
   return {
     async get(id) {
-      const hit = entries.get(id);
+      const hit = cached(id);
       const time = now();
       if (hit && hit.until > time) {
         // In the last fifth of its life an entry is read again in the background: accounts in use never wait for
@@ -58,8 +67,8 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
       remember(id, result.current);
       return result;
     },
-    async delete(id) {
-      const previous = await store.delete(id);
+    async delete(id, check) {
+      const previous = await store.delete(id, check);
       remember(id, null);
       return previous;
     },

@@ -77,9 +77,12 @@ export function denoKvStore<T extends Resource>(kv: DenoKvLike, resourceType: st
         op.set(keyOf(id), encode(current));
         return { previous, current };
       }),
-    delete: (id) =>
+    delete: (id, check) =>
       update(id, (previous, op) => {
-        if (previous !== null) op.delete(keyOf(id));
+        if (previous !== null) {
+          check?.(previous);
+          op.delete(keyOf(id));
+        }
         return previous;
       }),
   };

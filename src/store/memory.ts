@@ -12,8 +12,9 @@ export function memoryStore<T extends Resource>(): ResourceStore<T> {
       resources.set(id, structuredClone(current));
       return { previous, current };
     },
-    async delete(id) {
+    async delete(id, check) {
       const previous = resources.get(id) ?? null;
+      if (previous) check?.(structuredClone(previous));
       resources.delete(id);
       return previous;
     },

@@ -15,8 +15,11 @@ export interface ResourceStore<T extends Resource> {
    * read-modify-write: a concurrent writer makes it retry, never lose an update.
    */
   put(id: string, next: (previous: T | null) => T): Promise<{ previous: T | null; current: T }>;
-  /** Removes the resource; returns what was stored, or null. */
-  delete(id: string): Promise<T | null>;
+  /**
+   * Removes the resource; returns what was stored, or null. `check` sees the stored resource inside the same atomic
+   * step and may refuse by throwing (then nothing is removed).
+   */
+  delete(id: string, check?: (stored: T) => void): Promise<T | null>;
 }
 
 export type AccountStore = ResourceStore<AwsAccount>;

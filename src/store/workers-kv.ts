@@ -33,9 +33,12 @@ export function workersKvStore<T extends Resource>(kv: WorkersKvLike, resourceTy
       await kv.put(PREFIX + id, JSON.stringify(current));
       return { previous, current };
     },
-    async delete(id) {
+    async delete(id, check) {
       const previous = await get(id);
-      if (previous) await kv.delete(PREFIX + id);
+      if (previous) {
+        check?.(previous);
+        await kv.delete(PREFIX + id);
+      }
       return previous;
     },
   };

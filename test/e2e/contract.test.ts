@@ -1,7 +1,7 @@
 // The API contract, end to end, on every runtime: signpost started as its users start it (Node with npm start,
 // Deno with its task, the Worker's deploy bundle in workerd), accounts created through the API, and every URL
 // it hands out judged by a real S3 server (RGW, which checks SigV4 strictly; or any S3 given by S3_ENDPOINT).
-import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { contentDisposition } from "../../src/validate.ts";
 import { KEY_CORPUS } from "../corpus.ts";
 import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
@@ -229,25 +229,33 @@ describe("default credentials from the environment", () => {
 
 describe("clients", () => {
   it("authenticate with their secret and get only what their policy grants", async () => {
-    const created = await api("PUT", "/Client/uploader", `policy:\n  operations: [upload, download]\n  accounts: [rgw]\n  prefixes: ["users/{client}/"]\n  max-expiration: 600\n`);
+    // With a role to narrow, client URLs are signed with credentials limited to the client (README, Security model);
+    // without one, upload URLs need a server that refuses unsigned headers, which is not known here.
+    const account = s3.roleArn ? "tenant" : "rgw";
+    if (s3.roleArn) expect((await api("PUT", "/AwsAccount/tenant", `${accountYaml()}\nrole-arn: "${s3.roleArn}"`)).status).toBe(201);
+    const created = await api("PUT", "/Client/uploader", `policy:\n  operations: [upload, download]\n  accounts: [${account}]\n  prefixes: ["users/{client}/"]\n  max-expiration: 600\n`);
     expect(created.status, created.text).toBe(201);
     const secret: string = created.json().secret;
     clientSecrets.push(secret);
     const asClient = recording(apiClient(service.url, secret));
     const key = `users/uploader/${run}.txt`;
-    const put = await asClient("POST", `/aws/storage/rgw/${s3.bucket}`, `filename: ${key}`);
-    expect(put.status, put.text).toBe(200);
-    expect(new URL(put.json().url).searchParams.get("X-Amz-Expires")).toBe("600");
-    expect((await fetch(put.json().url, { method: "PUT", body: "by a client" })).status).toBe(200);
-    const get = await asClient("GET", `/aws/storage/rgw/${s3.bucket}/${key}`);
+    if (s3.roleArn) {
+      const put = await asClient("POST", `/aws/storage/${account}/${s3.bucket}`, `filename: ${key}`);
+      expect(put.status, put.text).toBe(200);
+      expect(new URL(put.json().url).searchParams.get("X-Amz-Expires")).toBe("600");
+      expect((await fetch(put.json().url, { method: "PUT", body: "by a client" })).status).toBe(200);
+    } else {
+      expect((await fetch(await urlFor("PUT", key), { method: "PUT", body: "by a client" })).status).toBe(200);
+    }
+    const get = await asClient("GET", `/aws/storage/${account}/${s3.bucket}/${key}`);
     expect(await (await fetch(get.json().url)).text()).toBe("by a client");
-    expect((await asClient("GET", `/aws/storage/rgw/${s3.bucket}/users/someone/x`)).status).toBe(403);
-    expect((await asClient("DELETE", `/aws/storage/rgw/${s3.bucket}/${key}`)).status).toBe(403);
+    expect((await asClient("GET", `/aws/storage/${account}/${s3.bucket}/users/someone/x`)).status).toBe(403);
+    expect((await asClient("DELETE", `/aws/storage/${account}/${s3.bucket}/${key}`)).status).toBe(403);
     expect((await asClient("GET", "/AwsAccount")).status).toBe(403);
-    const basic = await fetch(`${service.url}/aws/storage/rgw/${s3.bucket}/${key}`, { headers: { authorization: `Basic ${btoa(`uploader:${secret}`)}` } });
+    const basic = await fetch(`${service.url}/aws/storage/${account}/${s3.bucket}/${key}`, { headers: { authorization: `Basic ${btoa(`uploader:${secret}`)}` } });
     expect(basic.status).toBe(200);
     expect((await api("DELETE", "/Client/uploader")).status).toBe(200);
-    expect((await asClient("GET", `/aws/storage/rgw/${s3.bucket}/${key}`)).status).toBe(401);
+    expect((await asClient("GET", `/aws/storage/${account}/${s3.bucket}/${key}`)).status).toBe(401);
   });
 });
 
@@ -517,6 +525,67 @@ describe.runIf(s3.rgwDir)("issue 6 with temporary credentials (role-arn through 
     for (const [name, text] of [["pinned.txt", "pinned"], ["form.txt", "form"], ["multipart.txt", "one small last part"]]) {
       expect(await (await fetch(await urlFor("GET", `${run}/temp/${name}`))).text()).toBe(text);
     }
+  });
+});
+
+describe("managers and records (issue 11)", () => {
+  const json = (value: unknown) => JSON.stringify(value);
+  const asClient = async (id: string, policy: Record<string, unknown>) => {
+    const created = await api("PUT", `/Client/${id}`, json({ policy }), "application/json");
+    expect(created.status, created.text).toBe(201);
+    clientSecrets.push(created.json().secret);
+    return recording(apiClient(service.url, created.json().secret));
+  };
+
+  it("a client manager cannot take over, rotate or delete a peer with the same template, nor create one", async () => {
+    const team = { operations: ["manage-clients", "download"], accounts: ["rgw"], prefixes: ["users/{client}/"] };
+    const mgr = await asClient("team-mgr", team);
+    await asClient("team-peer", team);
+    expect((await mgr("POST", "/Client/team-peer/$rotate-secret")).status).toBe(403);
+    expect((await mgr("PUT", "/Client/team-peer", json({ policy: team }), "application/json")).status).toBe(403);
+    expect((await mgr("DELETE", "/Client/team-peer")).status).toBe(403);
+    expect((await mgr("PUT", "/Client/team-new", json({ policy: team }), "application/json")).status).toBe(403);
+    const inside = { operations: ["download"], accounts: ["rgw"], prefixes: ["users/team-mgr/shared/"] };
+    expect((await mgr("PUT", "/Client/team-helper", json({ policy: inside }), "application/json")).status).toBe(201);
+    expect((await api("GET", "/Client/team-peer")).json().meta.versionId).toBe("1");
+    expect((await api("PUT", "/Client/Admin", json({ policy: inside }), "application/json")).status).toBe(400);
+  });
+
+  it("an account manager sees and changes only its accounts, needs grants for signpost's identity and roles, never sees external-id", async () => {
+    expect((await api("PUT", "/AwsAccount/secured", `${accountYaml()}\nrole-arn: "arn:aws:iam:::role/Nobody"\nexternal-id: hidden-external-id`)).status).toBe(201);
+    const ops = await asClient("account-ops", { operations: ["manage-accounts"], accounts: ["sandbox", "secured"] });
+    const foreign = await asClient("foreign-ops", { operations: ["manage-accounts"], accounts: ["sandbox"] });
+    expect((await ops("PUT", "/AwsAccount/sandbox", accountYaml())).status).toBe(201);
+    const listed = (await foreign("GET", "/AwsAccount")).json().entry.map((entry: { resource: { id: string } }) => entry.resource.id);
+    expect(listed).toEqual(["sandbox"]);
+    for (const [method, body] of [["GET", undefined], ["PUT", accountYaml()], ["DELETE", undefined]] as const) {
+      expect((await foreign(method, "/AwsAccount/rgw", body)).status, method).toBe(403);
+    }
+    expect((await ops("PUT", "/AwsAccount/sandbox", `region: ${s3.region}`)).status).toBe(403); // signpost's own identity
+    expect((await ops("PUT", "/AwsAccount/sandbox", `${accountYaml()}\nrole-arn: "arn:aws:iam:::role/Any"`)).status).toBe(403);
+    expect((await ops("PUT", "/AwsAccount/sandbox", `${accountYaml()}\nsingle-tenant: true`)).status).toBe(403);
+    const secured = await ops("GET", "/AwsAccount/secured");
+    expect(secured.status).toBe(200);
+    expect(secured.text).not.toContain("hidden-external-id");
+    expect((await api("GET", "/AwsAccount/secured")).json()["external-id"]).toBe("hidden-external-id");
+  });
+
+  it("refuses hosts where cloud metadata answers", async () => {
+    for (const host of ["169.254.169.254", "[fd00:ec2::254]", "[::ffff:169.254.169.254]", "2130706433", "0x7f.1", "metadata.google.internal", "[:::]"]) {
+      const response = await api("PUT", "/AwsAccount/metadata", json({ region: "us-east-1", host, "access-key-id": "AKID", "secret-access-key": "secret-0123456789" }), "application/json");
+      expect(response.status, host).toBe(400);
+    }
+  });
+
+  it("logs refusals with the client the credentials name, never the secret", async () => {
+    const narrow = await asClient("refused-one", { operations: ["download"], accounts: ["rgw"] });
+    expect((await narrow("GET", "/AwsAccount")).status).toBe(403);
+    expect((await apiClient(service.url, `refused-one~${"A".repeat(43)}`)("GET", "/AwsAccount")).status).toBe(401);
+    await vi.waitFor(() => {
+      const lines = (service.stdout() + service.stderr()).split("\n").filter((line) => line.includes('"who":"Client/refused-one"'));
+      expect(lines.some((line) => line.includes('"status":403') && line.includes('"refused":"this client may not manage accounts"'))).toBe(true);
+      expect(lines.some((line) => line.includes('"status":401'))).toBe(true);
+    });
   });
 });
 

@@ -2,7 +2,8 @@
  * Vitest globalSetup of the e2e project: provides `s3` (an S3Target) to the tests.
  *
  * - S3_ENDPOINT set (e.g. MinIO on http://127.0.0.1:9000): use it with S3_ACCESS_KEY_ID, S3_SECRET_ACCESS_KEY,
- *   S3_REGION (default us-east-1) and S3_BUCKET (default: a fresh bucket signpost-e2e-<random>, deleted afterwards).
+ *   S3_REGION (default us-east-1), S3_BUCKET (default: a fresh bucket signpost-e2e-<random>, deleted afterwards) and
+ *   S3_ROLE_ARN (optional: a role those keys may assume on the same endpoint, for the multi-tenant tests).
  * - Otherwise: start a throw-away Ceph RADOS Gateway with test/rgw/rgw.sh on a free port (installed with apt-get
  *   first when missing and running as root), and stop it afterwards.
  */
@@ -140,6 +141,7 @@ async function externalTarget(endpoint: string): Promise<{ target: S3Target; tea
     secretAccessKey,
     region: process.env.S3_REGION || 'us-east-1',
     bucket: process.env.S3_BUCKET || `signpost-e2e-${randomBytes(6).toString('hex')}`,
+    ...(process.env.S3_ROLE_ARN ? { roleArn: process.env.S3_ROLE_ARN } : {}),
   };
   let created = false;
   if (!(await bucketExists(target))) {
@@ -200,6 +202,7 @@ async function rgwTarget(): Promise<{ target: S3Target; teardown: () => Promise<
       region: 'us-east-1',
       bucket: `signpost-e2e-${randomBytes(6).toString('hex')}`,
       rgwDir: dir,
+      roleArn: 'arn:aws:iam:::role/S3Access', // made by rgw.sh
     };
     await createBucket(target);
     log(`RGW on ${target.endpoint} (state ${dir}), bucket ${target.bucket}, ready in ${Date.now() - started} ms`);

@@ -1,6 +1,6 @@
 // Lifecycle on the runtimes that run as processes (Node, Deno): the generated admin token, SIGTERM, restarts,
 // crashes, and one data format shared by the Node and Deno stores.
-import { statSync } from "node:fs";
+import { chmodSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import "./s3-target.ts";
@@ -43,6 +43,26 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
         expect(await (await fetch(get.json().url)).text()).toBe("still here");
       } finally {
         expect(await second.stop()).toBe(0);
+      }
+    } finally {
+      remove();
+    }
+  });
+
+  it("keeps the database private (0600, -wal and -shm too) in a data folder that already existed, and warns that it is open", async () => {
+    const [dataDir, remove] = tempDataDir(`modes-${runtime}`);
+    try {
+      chmodSync(dataDir, 0o755); // as a mounted volume may be
+      const env = { SIGNPOST_ADMIN_TOKEN: "modes-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
+      const service = await startService(runtime, { dataDir, env });
+      try {
+        expect((await apiClient(service.url, env.SIGNPOST_ADMIN_TOKEN)("PUT", "/AwsAccount/modes", accountYaml)).status).toBe(201);
+        for (const file of ["accounts.kv", "accounts.kv-wal", "accounts.kv-shm"]) {
+          expect((statSync(join(dataDir, file)).mode & 0o777).toString(8), file).toBe("600");
+        }
+        expect(service.stderr()).toMatch(/"level":"warn","message":"the data folder is open to other users: chmod 700 it"/);
+      } finally {
+        expect(await service.stop()).toBe(0);
       }
     } finally {
       remove();

@@ -19,6 +19,11 @@ export interface S3Target {
    * `arn:aws:iam:::role/S3Access` (s3:*) that user `test` (these keys) may assume.
    */
   rgwDir?: string;
+  /**
+   * A role the keys may assume through STS on the same endpoint, whose sessions take inline session policies: the
+   * setup's RGW has `arn:aws:iam:::role/S3Access`; for another server, S3_ROLE_ARN. Undefined: none known.
+   */
+  roleArn?: string;
 }
 
 declare module 'vitest' {

@@ -45,7 +45,8 @@ export async function setup(s3: Handler = () => new Response("", { status: 500 }
     const text = await response.text();
     return { status: response.status, headers: response.headers, text, json: () => JSON.parse(text) };
   };
-  const account = { region: "eu-west-1", "access-key-id": "AKIAIOSFODNN7EXAMPLE", "secret-access-key": SECRET };
+  // single-tenant: what S3 does with unsigned headers is tested in test/unit/security.test.ts and on RGW
+  const account = { region: "eu-west-1", "access-key-id": "AKIAIOSFODNN7EXAMPLE", "secret-access-key": SECRET, "single-tenant": true };
   expect((await call("PUT", "/AwsAccount/acc", account)).status).toBe(201);
   expect((await call("PUT", "/AwsAccount/minio", { ...account, host: "127.0.0.1:9000", "path-style": true, "use-ssl": false })).status).toBe(201);
   return { app, logs, call, requests };

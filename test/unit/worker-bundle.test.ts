@@ -5,9 +5,11 @@ import { gzipSync } from "node:zlib";
 import { expect, it } from "vitest";
 import { buildWorker } from "../e2e/service.ts";
 
-const BUDGET = 40 * 1024;
+// 40 KB until issue 11: the back-end probe, scoped credentials, $verify and the stricter checks cost 7 KB. js-yaml's
+// parser is 14 KB of it all (README, Cloudflare Workers).
+const BUDGET = 48 * 1024;
 
-it("bundles under 40 KB gzip with no Node-only code", { timeout: 60_000 }, async () => {
+it("bundles under 48 KB gzip with no Node-only code", { timeout: 60_000 }, async () => {
   const bundle = readFileSync(join(await buildWorker(), "worker.js"));
   const gzip = gzipSync(bundle, { level: 9 }).length;
   console.log(`Worker bundle: ${(bundle.length / 1024).toFixed(1)} KB minified, ${(gzip / 1024).toFixed(1)} KB gzip (budget ${BUDGET / 1024} KB)`);
