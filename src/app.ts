@@ -2,14 +2,14 @@
 import { type Context } from "hono";
 import { Hono } from "hono/tiny";
 import { cors } from "hono/cors";
-import { type AwsAccount, parseAwsAccount, publicView, storedAccount } from "./account.ts";
+import { type AwsAccount, type AwsAccountInput, parseAwsAccount, publicView, storedAccount } from "./account.ts";
 import { createAuthenticator, presentedIdentity, sha256Hex } from "./auth.ts";
 import { backendChecks } from "./backend-check.ts";
 import {
   authorizePresign, type Caller, callerName, type Client, isWithin, newSecret, type ObjectOperation, parseClient, publicClient, requireAccount,
   requireOperation, requireWithin, storedClient,
 } from "./clients.ts";
-import { MAX_BODY_BYTES, readBody, render, wantsYaml } from "./body.ts";
+import { answerFormat, MAX_BODY_BYTES, mergePatch, objectBody, readBody, render } from "./body.ts";
 import { urlLifetime } from "./credentials/lifetime.ts";
 import type { CredentialProvider } from "./credentials/provider.ts";
 import type { RoleCredentials } from "./credentials/roles.ts";
@@ -57,11 +57,6 @@ export interface AppDeps {
 }
 
 const STORAGE_PREFIX = "/aws/storage/";
-
-/** SIGNPOST_CORS_ORIGINS: comma-separated origins (or `*`); unset means no CORS. */
-export function corsOrigins(setting: string | undefined): string[] {
-  return (setting ?? "").split(",").map((origin) => origin.trim()).filter(Boolean);
-}
 
 /** The raw (still percent-encoded) path of a request URL, without query or fragment. */
 function rawPath(url: string): string {
@@ -137,7 +132,7 @@ export function createApp(deps: AppDeps): App {
   const app: App = new Hono();
 
   const respond = (c: Context, body: unknown, status = 200, headers: Record<string, string> = {}) =>
-    render(body, status, wantsYaml(c.req.header("accept") ?? null), headers);
+    render(body, status, answerFormat(c.req.header("accept") ?? null), headers);
 
   const notAllowed = (allow: string, hint = "") => (c: Context) => {
     throw new HttpError(405, `${c.req.method} is not allowed here; allowed: ${allow}${hint}`, { allow });
@@ -194,19 +189,38 @@ export function createApp(deps: AppDeps): App {
     await next();
   });
 
+  /** `resource` if `version` is its current versionId; signpost keeps no older versions. */
+  const currentVersion = <T extends { id: string; resourceType: string; meta: { versionId: string } }>(resource: T, version: string | undefined): T => {
+    if (version === resource.meta.versionId) return resource;
+    throw new HttpError(404, `${resource.resourceType}/${resource.id} version ${JSON.stringify(version)} is not kept: only the current one, ${resource.meta.versionId}`);
+  };
+
   const meta = (previous: { meta: { versionId: string } } | null) => ({
     versionId: String(Number(previous?.meta.versionId ?? 0) + 1),
     lastUpdated: new Date(now()).toISOString(),
   });
 
-  /** The values of a query parameter; the query is parsed once per request (a lookup by name parses it again). */
-  const queryValues = (c: Context, name: string): string[] => {
+  /** The query, parsed once per request (a lookup by name would parse it again). */
+  const queryOf = (c: Context): Record<string, string[]> => {
     let query = c.get("query");
     if (query === undefined) {
       query = c.req.url.includes("?") ? c.req.queries() : {};
       c.set("query", query);
     }
+    return query;
+  };
+  const queryValues = (c: Context, name: string): string[] => {
+    const query = queryOf(c);
     return Object.hasOwn(query, name) ? query[name]! : [];
+  };
+
+  /** Refuses a query parameter this route does not take: a typo (`?expires=10`) must not go unnoticed. */
+  const onlyQuery = (c: Context, allowed: readonly string[]) => {
+    if (!c.req.url.includes("?")) return;
+    const unknown = Object.keys(queryOf(c)).find((name) => !allowed.includes(name));
+    if (unknown !== undefined) {
+      throw new HttpError(400, `unknown query parameter ${JSON.stringify(unknown)}: ${allowed.length ? `this route takes ${allowed.join(", ")}` : "this route takes none"}`);
+    }
   };
 
   /** A query parameter given at most once. */
@@ -238,6 +252,18 @@ export function createApp(deps: AppDeps): App {
 
   // --- AwsAccount -----------------------------------------------------------------------------
 
+  /** Signing with signpost's own identity, or assuming roles, are grants of their own; trusting every client is the admin's call. */
+  const requireAccountGrants = (caller: Caller, input: AwsAccountInput) => {
+    if (input["access-key-id"] === undefined) requireOperation(caller, "use-default-credentials");
+    // signpost's own identity signs only for AWS's own endpoints unless the admin says otherwise: a host such as
+    // payroll.s3.us-east-1.amazonaws.com would make every key of this account a key in another bucket.
+    if (input["access-key-id"] === undefined && input.host !== undefined && !caller.admin) {
+      throw new HttpError(403, "only the admin may give an account without keys a host: it would send signpost's own identity there");
+    }
+    if (input["role-arn"] !== undefined) requireOperation(caller, "assume-role");
+    if (input["single-tenant"] && !caller.admin) throw new HttpError(403, "only the admin may set single-tenant");
+  };
+
   const findAccount = async (id: string): Promise<AwsAccount> => {
     const account = await store.get(id);
     if (!account) throw new HttpError(404, `AwsAccount/${id} not found`);
@@ -249,6 +275,13 @@ export function createApp(deps: AppDeps): App {
   for (const path of ["/AwsAccount", "/AwsAccount/*"]) {
     app.use(path, async (c, next) => {
       requireOperation(c.get("caller"), "manage-accounts");
+      onlyQuery(c, c.req.path.endsWith("/$verify") ? ["bucket"] : []);
+      await next();
+    });
+  }
+  for (const path of ["/Client", "/Client/*"]) {
+    app.use(path, async (c, next) => {
+      onlyQuery(c, []);
       await next();
     });
   }
@@ -268,22 +301,50 @@ export function createApp(deps: AppDeps): App {
   app.all("/AwsAccount", notAllowed("GET"));
 
   app.get("/AwsAccount/:id", async (c) => respond(c, accountView(c)(await findAccount(managedAccountId(c)))));
+  // Where Location points after a create: the version it names, while it is the current one (no history is kept).
+  app.get("/AwsAccount/:id/_history/:version", async (c) => respond(c, accountView(c)(currentVersion(await findAccount(managedAccountId(c)), c.req.param("version")))));
 
   app.put("/AwsAccount/:id", async (c) => {
     const id = managedAccountId(c);
     const caller = c.get("caller");
     const input = parseAwsAccount(await readBody(c.req.raw, bodyLimit), id);
-    // Signing with signpost's own identity, or assuming roles, are grants of their own; trusting every client is the admin's call.
-    if (input["access-key-id"] === undefined) requireOperation(caller, "use-default-credentials");
-    if (input["role-arn"] !== undefined) requireOperation(caller, "assume-role");
-    if (input["single-tenant"] && !caller.admin) throw new HttpError(403, "only the admin may set single-tenant");
+    requireAccountGrants(caller, input);
     const secret = input["secret-access-key"];
     if (secret !== undefined) input["secret-access-key"] = await sealer.seal(secret, `AwsAccount/${id}`);
-    const { previous, current } = await store.put(id, (stored) => ({ resourceType: "AwsAccount", id, ...input, meta: meta(stored) }));
+    const { previous, current } = await store.put(id, (stored) => {
+      // A PUT that leaves the keys out would quietly sign with signpost's own identity from now on.
+      if (stored?.["access-key-id"] !== undefined && input["access-key-id"] === undefined) {
+        throw new HttpError(400, `AwsAccount: this PUT has no access-key-id, so AwsAccount/${id} would sign with the default credentials instead of its keys; PATCH the fields that change (the keys stay), or send "access-key-id": null in a PATCH to drop them`);
+      }
+      return { resourceType: "AwsAccount", id, ...input, meta: meta(stored) };
+    });
     audit(c, { action: previous ? "update" : "create", resource: `AwsAccount/${id}` });
     const headers: Record<string, string> = { etag: `W/"${current.meta.versionId}"` };
     if (!previous) headers.location = `/AwsAccount/${id}/_history/${current.meta.versionId}`;
     return respond(c, accountView(c)(current), previous ? 200 : 201, headers);
+  });
+
+  // JSON Merge Patch (RFC 7396): the fields given change, `null` removes one, the rest (the secret included) stays.
+  app.patch("/AwsAccount/:id", async (c) => {
+    const id = managedAccountId(c);
+    const caller = c.get("caller");
+    const patch = objectBody(await readBody(c.req.raw, bodyLimit), "AwsAccount");
+    const stored = await findAccount(id);
+    const { "secret-access-key": sealed, ...visible } = stored;
+    const merged = mergePatch(visible, patch) as Record<string, unknown>;
+    // The stored secret stays with its key id; a new key id needs its secret, and no key id means no secret.
+    const keep = sealed !== undefined && !Object.hasOwn(patch, "secret-access-key") && merged["access-key-id"] !== undefined;
+    if (keep && merged["access-key-id"] !== stored["access-key-id"]) throw new HttpError(400, "AwsAccount: a new access-key-id needs its secret-access-key");
+    const input = parseAwsAccount(keep ? { ...merged, "secret-access-key": "kept" } : merged, id);
+    requireAccountGrants(caller, input);
+    input["secret-access-key"] = keep ? sealed : input["secret-access-key"] && (await sealer.seal(input["secret-access-key"], `AwsAccount/${id}`));
+    if (input["secret-access-key"] === undefined) delete input["secret-access-key"];
+    const { current } = await store.put(id, (now) => {
+      if (now?.meta.versionId !== stored.meta.versionId) throw new HttpError(409, `AwsAccount/${id} changed while it was being patched: send the PATCH again`);
+      return { resourceType: "AwsAccount", id, ...input, meta: meta(now) };
+    });
+    audit(c, { action: "patch", resource: `AwsAccount/${id}` });
+    return respond(c, accountView(c)(current), 200, { etag: `W/"${current.meta.versionId}"` });
   });
 
   app.delete("/AwsAccount/:id", async (c) => {
@@ -293,13 +354,17 @@ export function createApp(deps: AppDeps): App {
     audit(c, { action: "delete", resource: `AwsAccount/${id}` });
     return respond(c, accountView(c)(deleted));
   });
-  app.all("/AwsAccount/:id", notAllowed("GET, PUT, DELETE"));
+  app.all("/AwsAccount/:id", notAllowed("GET, PUT, PATCH, DELETE"));
+  app.all("/AwsAccount/:id/_history/:version", notAllowed("GET"));
 
   // Checks the account against a bucket: credentials, clock, what S3 does with unsigned headers, Object Lock, CORS.
   app.post("/AwsAccount/:id/$verify", async (c) => {
     const id = managedAccountId(c);
     const bucket = param(c, "bucket");
     if (bucket === undefined) throw new HttpError(400, "bucket is required: POST /AwsAccount/<id>/$verify?bucket=<bucket>");
+    const caller = c.get("caller");
+    // It reads the bucket with the account's credentials: only for buckets the caller could get URLs for.
+    if (!caller.admin && !caller.policy.buckets.includes("*") && !caller.policy.buckets.includes(bucket)) throw new HttpError(403, `this client may not use bucket ${bucket}`);
     const account = await findAccount(id);
     const outcome = await verifyAccount({ account, bucket: checkBucket(bucket), signing, checks, s3, now });
     audit(c, { action: "verify", resource: `AwsAccount/${id}`, bucket });
@@ -347,6 +412,15 @@ export function createApp(deps: AppDeps): App {
     return respond(c, publicClient(client));
   });
 
+  app.get("/Client/:id/_history/:version", async (c) => {
+    const id = managedClientId(c);
+    const client = await clients.get(id);
+    if (!client) throw new HttpError(404, `Client/${id} not found`);
+    requireManageable(c.get("caller"), id, client);
+    return respond(c, publicClient(currentVersion(client, c.req.param("version"))));
+  });
+  app.all("/Client/:id/_history/:version", notAllowed("GET"));
+
   app.put("/Client/:id", async (c) => {
     const id = managedClientId(c);
     const caller = c.get("caller");
@@ -366,6 +440,21 @@ export function createApp(deps: AppDeps): App {
     if (!previous) headers.location = `/Client/${id}/_history/${current.meta.versionId}`;
     // The only time the secret is shown (or when a damaged record had none to keep): signpost keeps just its hash.
     return respond(c, shown ? { ...publicClient(current), secret } : publicClient(current), previous ? 200 : 201, headers);
+  });
+
+  app.patch("/Client/:id", async (c) => {
+    const id = managedClientId(c);
+    const caller = c.get("caller");
+    const patch = objectBody(await readBody(c.req.raw, bodyLimit), "Client");
+    const { current } = await clients.put(id, (stored) => {
+      if (!stored) throw new HttpError(404, `Client/${id} not found`);
+      requireManageable(caller, id, stored);
+      const input = parseClient(mergePatch({ policy: stored.policy, ...(stored.description === undefined ? {} : { description: stored.description }) }, patch), id);
+      requireWithin(caller, id, input.policy);
+      return { resourceType: "Client", id, ...input, "secret-hash": stored["secret-hash"], meta: meta(stored) };
+    });
+    audit(c, { action: "patch", resource: `Client/${id}` });
+    return respond(c, publicClient(current), 200, { etag: `W/"${current.meta.versionId}"`, "cache-control": "no-store" });
   });
 
   app.post("/Client/:id/$rotate-secret", async (c) => {
@@ -390,7 +479,7 @@ export function createApp(deps: AppDeps): App {
     audit(c, { action: "delete", resource: `Client/${id}` });
     return respond(c, publicClient(deleted));
   });
-  app.all("/Client/:id", notAllowed("GET, PUT, DELETE"));
+  app.all("/Client/:id", notAllowed("GET, PUT, PATCH, DELETE"));
 
   // --- Presigned URLs -------------------------------------------------------------------------
 
@@ -443,6 +532,7 @@ export function createApp(deps: AppDeps): App {
   };
 
   app.post("/aws/storage/:account/:bucket", async (c) => {
+    onlyQuery(c, ["expiration"]);
     const { accountId, bucket } = storagePath(c.req.url);
     const { filename, "content-type": type } = await fieldsOf(c, ["filename", "content-type"]);
     if (filename === undefined) throw new HttpError(400, "filename is required");
@@ -565,6 +655,7 @@ export function createApp(deps: AppDeps): App {
   };
 
   app.post("/aws/storage/:account/:bucket/*", (c) => {
+    onlyQuery(c, ["expiration"]);
     const { accountId, bucket, key } = storagePath(c.req.url);
     const operation = Object.hasOwn(operations, key!) ? operations[key!] : undefined;
     if (!operation) throw new HttpError(405, `POST is allowed here only for ${Object.keys(operations).join(", ")}; objects take GET and DELETE`, { allow: "GET, DELETE, POST" });
@@ -574,21 +665,25 @@ export function createApp(deps: AppDeps): App {
   const bucketOnly = notAllowed("POST", " (GET and DELETE take the object key after the bucket)");
 
   app.get("/aws/storage/:account/:bucket/*", (c) => {
+    onlyQuery(c, ["expiration", "filename", "disposition", "content-type", "redirect", "method"]);
     const { accountId, bucket, key } = storagePath(c.req.url);
     if (key === undefined) return bucketOnly(c);
-    const method = param(c, "method") ?? "GET";
+    const method = (param(c, "method") ?? "GET").toUpperCase();
     if (method !== "GET" && method !== "HEAD") throw new HttpError(400, "method must be GET or HEAD");
     const redirect = param(c, "redirect") ?? "false";
     if (redirect !== "true" && redirect !== "false") throw new HttpError(400, "redirect must be true or false");
     const filename = param(c, "filename");
+    const disposition = param(c, "disposition");
+    if (disposition !== undefined && disposition !== "attachment" && disposition !== "inline") throw new HttpError(400, "disposition must be attachment or inline");
     const type = checkContentType(param(c, "content-type"));
     // S3 answers with these headers when the URL carries them, signed (an unsigned one is refused).
     const query: Record<string, string> = {};
-    if (filename !== undefined) query["response-content-disposition"] = contentDisposition(filename);
+    if (filename !== undefined || disposition !== undefined) query["response-content-disposition"] = contentDisposition(filename, disposition);
     if (type !== undefined) query["response-content-type"] = type;
-    return presign(c, method, accountId, bucket, key, { ...(filename ?? type ? { query } : {}), redirect: redirect === "true" });
+    return presign(c, method, accountId, bucket, key, { ...(filename ?? disposition ?? type ? { query } : {}), redirect: redirect === "true" });
   });
   app.delete("/aws/storage/:account/:bucket/*", (c) => {
+    onlyQuery(c, ["expiration"]);
     const { accountId, bucket, key } = storagePath(c.req.url);
     return key === undefined ? bucketOnly(c) : presign(c, "DELETE", accountId, bucket, key);
   });

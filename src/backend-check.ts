@@ -35,10 +35,11 @@ const KNOWN_MS = 60 * 60_000; // a server does not change its mind often
 const UNKNOWN_MS = 60_000; // a failed probe is tried again soon
 const MAX_CACHED = 10_000;
 
-export type CheckedAccount = Pick<AwsAccount, "region" | "host" | "path-style" | "use-ssl">;
+export type CheckedAccount = Pick<AwsAccount, "id" | "region" | "host" | "path-style" | "use-ssl">;
 
 export function backendChecks(deps: { s3: S3Client; presigner: Presigner & HeaderSigner; fetch?: typeof fetch; now: () => number }) {
   const known = new Map<string, { facts: BucketFacts; until: number }>();
+  const scopes = new Map<string, { result: { holds: boolean | undefined; detail: string }; until: number }>();
   const inflight = new Map<string, Promise<BucketFacts>>();
   const randomKey = () => `signpost-probe/${Array.from(crypto.getRandomValues(new Uint8Array(16)), (b) => b.toString(16).padStart(2, "0")).join("")}`;
 
@@ -72,9 +73,10 @@ export function backendChecks(deps: { s3: S3Client; presigner: Presigner & Heade
       await deps.s3.send({ account, credentials, what: "DeleteObject", method: "DELETE", bucket, key: target, query: {} }).catch(() => {});
       return { handling: "honoured", detail: "a presigned PUT with an unsigned x-amz-copy-source was accepted" };
     }
-    // AWS and versitygw: AccessDenied with <HeadersNotSigned>; Garage: 400 "... should be signed"; SeaweedFS:
-    // SignatureDoesNotMatch, which after the control's success can only be the extra header.
-    if ((test.status === 400 || test.status === 403) && (/HeadersNotSigned|should be signed|not signed/i.test(test.text) || code === "SignatureDoesNotMatch")) {
+    // AWS and versitygw: AccessDenied with a <HeadersNotSigned> element; Garage: 400 "... should be signed";
+    // SeaweedFS: SignatureDoesNotMatch, which after the control's success can only be the extra header.
+    const message = leaf(test.text, "Message") ?? "";
+    if ((test.status === 400 || test.status === 403) && (leaf(test.text, "HeadersNotSigned") !== undefined || /should be signed|not signed/i.test(message) || code === "SignatureDoesNotMatch")) {
       return { handling: "refused", detail: `a presigned PUT with an unsigned x-amz-copy-source was refused (${said(test)})` };
     }
     return { handling: "unknown", detail: `a presigned PUT with an unsigned x-amz-copy-source answered ${said(test)}` };
@@ -127,18 +129,48 @@ export function backendChecks(deps: { s3: S3Client; presigner: Presigner & Heade
     };
     if (known.size >= MAX_CACHED) known.clear();
     const unsure = headers.handling === "unknown" || form.handling === "unknown";
-    known.set(keyOf(account, bucket), { facts, until: deps.now() + (unsure ? UNKNOWN_MS : KNOWN_MS) });
+    known.set(keyOf(account, credentials, bucket), { facts, until: deps.now() + (unsure ? UNKNOWN_MS : KNOWN_MS) });
     return facts;
   }
 
-  const keyOf = (account: CheckedAccount, bucket: string) => {
+  // Per account and credentials too: with RGW tenants one URL reaches different buckets for different keys, and one
+  // account's failed probe (wrong keys, say) must not decide for another's clients.
+  const keyOf = (account: CheckedAccount, credentials: Credentials, bucket: string) => {
     const { protocol, host, path } = objectLocation(account, bucket, "");
-    return `${protocol}//${host}${path}`;
+    return `${account.id}\n${credentials.accessKeyId}\n${protocol}//${host}${path}`;
   };
+
+  /**
+   * Does this server hold session credentials to their session policy? A PUT outside the prefix the policy allows,
+   * signed with such credentials, must be refused (RGW answers a GET of an absent key with 404 whatever the policy,
+   * so a read cannot tell). Where it is not refused, the empty object it made is removed.
+   */
+  async function sessionPolicyHolds(account: CheckedAccount, credentials: Credentials, bucket: string, scoped: () => Promise<Credentials>, fresh = false): Promise<{ holds: boolean | undefined; detail: string }> {
+    const key = keyOf(account, credentials, bucket);
+    const hit = scopes.get(key);
+    if (hit && hit.until > deps.now() && !fresh) return hit.result;
+    let result: { holds: boolean | undefined; detail: string };
+    try {
+      const outside = `signpost-probe-outside/${randomKey().slice("signpost-probe/".length)}`;
+      const { protocol, host, path } = objectLocation(account, bucket, outside);
+      const url = await deps.presigner.presign({ method: "PUT", protocol, host, path, region: account.region, credentials: await scoped(), expiresIn: 60, date: new Date(deps.now()) });
+      const answer = await fetchOutbound(deps.fetch ?? fetch, url, { method: "PUT", timeoutMs: PROBE_TIMEOUT_MS, maxBytes: SMALL_ANSWER });
+      if (answer.status === 403) result = { holds: true, detail: "a write outside a session policy's prefix was refused" };
+      else if (answer.status >= 200 && answer.status < 300) {
+        await deps.s3.send({ account, credentials, what: "DeleteObject", method: "DELETE", bucket, key: outside, query: {} }).catch(() => {});
+        result = { holds: false, detail: "a write outside a session policy's prefix was let through: this server does not enforce session policies" };
+      } else result = { holds: undefined, detail: `a write outside a session policy's prefix answered HTTP ${answer.status}${errorText(answer.text).code ? ` ${errorText(answer.text).code}` : ""}` };
+    } catch (error) {
+      result = { holds: undefined, detail: `session credentials could not be tried (${error instanceof Error ? error.message : describeError(error)})` };
+    }
+    if (scopes.size >= MAX_CACHED) scopes.clear();
+    scopes.set(key, { result, until: deps.now() + (result.holds === undefined ? UNKNOWN_MS : KNOWN_MS) });
+    return result;
+  }
 
   /** The facts for a bucket, probed at most once an hour (once a minute while unknown); concurrent callers share one probe. */
   async function facts(account: CheckedAccount, credentials: Credentials, bucket: string): Promise<BucketFacts> {
-    const key = keyOf(account, bucket);
+    const key = keyOf(account, credentials, bucket);
     const hit = known.get(key);
     if (hit && hit.until > deps.now()) return hit.facts;
     let running = inflight.get(key);
@@ -149,7 +181,7 @@ export function backendChecks(deps: { s3: S3Client; presigner: Presigner & Heade
     return running;
   }
 
-  return { facts, probe, objectLock };
+  return { facts, probe, sessionPolicyHolds };
 }
 
 export type BackendChecks = ReturnType<typeof backendChecks>;

@@ -1,4 +1,5 @@
-// Request bodies in JSON or YAML, read under a size cap; answers in JSON or YAML as the client accepts.
+// Request bodies in JSON (plain, FHIR or JSON Merge Patch) or YAML, read under a size cap; answers in JSON, FHIR JSON
+// or YAML as the client accepts.
 import { CORE_SCHEMA, load } from "js-yaml";
 import { readAtMost } from "./bytes.ts";
 import { HttpError } from "./errors.ts";
@@ -6,7 +7,9 @@ import { HttpError } from "./errors.ts";
 export const MAX_BODY_BYTES = 64 * 1024;
 
 const YAML_TYPES = new Set(["text/yaml", "application/yaml", "application/x-yaml"]);
-const SUPPORTED = "application/json, application/yaml, text/yaml or application/x-yaml";
+// FHIR clients send application/fhir+json; PATCH bodies are JSON Merge Patch documents (RFC 7396).
+const JSON_TYPES = new Set(["application/json", "application/fhir+json", "application/merge-patch+json"]);
+const SUPPORTED = "application/json (or application/fhir+json, application/merge-patch+json), application/yaml, text/yaml or application/x-yaml";
 
 function mediaType(header: string | null): { type: string; charset?: string } {
   const [type = "", ...params] = (header ?? "").split(";");
@@ -36,7 +39,7 @@ async function readText(request: Request, limit: number): Promise<string> {
 export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promise<unknown> {
   const { type, charset } = mediaType(request.headers.get("content-type"));
   const yaml = YAML_TYPES.has(type);
-  if (!yaml && type !== "application/json") {
+  if (!yaml && !JSON_TYPES.has(type)) {
     throw new HttpError(415, `unsupported content type ${JSON.stringify(type || "(none)")}: send ${SUPPORTED}`);
   }
   if (charset !== undefined && charset !== "utf-8" && charset !== "utf8") {
@@ -53,10 +56,33 @@ export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promis
   }
 }
 
-/** Does the client's Accept header ask for YAML? */
-export function wantsYaml(accept: string | null): boolean {
-  if (!accept) return false;
-  return accept.split(",").some((part) => YAML_TYPES.has(mediaType(part).type));
+/** A body that must be an object (a JSON or YAML mapping). */
+export function objectBody(body: unknown, what: string): Record<string, unknown> {
+  if (typeof body !== "object" || body === null || Array.isArray(body)) throw new HttpError(400, `${what}: the body must be an object`);
+  return body as Record<string, unknown>;
+}
+
+/**
+ * RFC 7396 JSON Merge Patch: objects merge member by member, `null` removes a member, anything else replaces.
+ * Members are defined as own properties, so a "__proto__" member stays a member (and is refused like any unknown one).
+ */
+export function mergePatch(target: unknown, patch: unknown): unknown {
+  if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
+  const result: Record<string, unknown> = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...target } : {};
+  for (const [name, value] of Object.entries(patch)) {
+    if (value === null) delete result[name];
+    else Object.defineProperty(result, name, { value: mergePatch(result[name], value), enumerable: true, writable: true, configurable: true });
+  }
+  return result;
+}
+
+export type AnswerFormat = "json" | "fhir+json" | "yaml";
+
+/** What the client's Accept header asks for: YAML, FHIR JSON, or (by default) plain JSON. */
+export function answerFormat(accept: string | null): AnswerFormat {
+  if (!accept) return "json";
+  const types = accept.split(",").map((part) => mediaType(part).type);
+  return types.some((type) => YAML_TYPES.has(type)) ? "yaml" : types.includes("application/fhir+json") ? "fhir+json" : "json";
 }
 
 /** A string as a plain YAML scalar when it surely reads back as itself, else double-quoted (JSON's escapes are YAML's), ASCII only. */
@@ -87,9 +113,10 @@ function toYaml(value: unknown, indent: string): string {
   return ` ${scalar(value)}`;
 }
 
-export function render(body: unknown, status: number, yaml: boolean, headers: Record<string, string> = {}): Response {
+export function render(body: unknown, status: number, format: AnswerFormat, headers: Record<string, string> = {}): Response {
+  const yaml = format === "yaml";
   return new Response(yaml ? `${toYaml(body, "").trimStart()}\n` : JSON.stringify(body), {
     status,
-    headers: { "content-type": yaml ? "text/yaml; charset=utf-8" : "application/json; charset=utf-8", ...headers },
+    headers: { "content-type": yaml ? "text/yaml; charset=utf-8" : `application/${format}; charset=utf-8`, ...headers },
   });
 }

@@ -79,6 +79,9 @@ export function parseClient(body: unknown, id: string): ClientInput {
   };
   if (policy.prefixes !== undefined) {
     parsed.prefixes = stringList(policy.prefixes, "prefixes", /^[^\u0000-\u001f\u007f]{1,512}$/, "each must be 1 to 512 characters without control characters");
+    // users/{client} would let client app1 into users/app10/: the id must be a whole path segment.
+    const open = parsed.prefixes.find((prefix) => /\{client\}(?!\/)/.test(prefix));
+    if (open !== undefined) invalid(`policy.prefixes: {client} must be followed by '/' (${JSON.stringify(open)} would also match longer ids: write ${JSON.stringify(open.replace(/\{client\}(?!\/)/g, "{client}/"))})`);
   }
   const max = policy["max-expiration"];
   if (max !== undefined) {

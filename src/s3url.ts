@@ -20,6 +20,22 @@ export function encodeKey(key: string): string {
 
 export type Endpoint = Pick<AwsAccount, "region" | "host" | "path-style" | "use-ssl">;
 
+/**
+ * The DNS suffix of a region's AWS partition, as the AWS SDK's endpoint rules give it: China, the ISO partitions,
+ * else amazonaws.com (the commercial and GovCloud regions).
+ */
+export function awsDnsSuffix(region: string): string {
+  if (region.startsWith("cn-")) return "amazonaws.com.cn";
+  if (region.startsWith("us-isob-")) return "sc2s.sgov.gov";
+  if (region.startsWith("us-isof-")) return "csp.hci.ic.gov";
+  if (region.startsWith("us-iso-")) return "c2s.ic.gov";
+  if (region.startsWith("eu-isoe-")) return "cloud.adc-e.uk";
+  return "amazonaws.com";
+}
+
+/** Hosts no bucket name can go in front of: IP literals, localhost, and single-label names (a compose service). */
+const NO_SUBDOMAINS = /^(\[[^\]]*\]|\d{1,3}(\.\d{1,3}){3}|[a-z0-9-]+)(:\d+)?$/;
+
 export function objectLocation(account: Endpoint, bucket: string, key: string): ObjectLocation {
   const protocol = account["use-ssl"] ? "https:" : "http:";
   const encodedKey = encodeKey(key);
@@ -27,8 +43,10 @@ export function objectLocation(account: Endpoint, bucket: string, key: string): 
   let pathStyle = account["path-style"];
   if (account.host) {
     host = withoutDefaultPort(account.host, protocol);
+    // `bucket.127.0.0.1:9000` can never resolve: such hosts are path style whatever path-style says.
+    pathStyle ||= NO_SUBDOMAINS.test(host);
   } else {
-    host = `s3.${account.region}.amazonaws.com`;
+    host = `s3.${account.region}.${awsDnsSuffix(account.region)}`;
     // A dotted bucket name breaks the *.s3 wildcard certificate, so AWS needs path style for it.
     pathStyle ||= bucket.includes(".");
   }

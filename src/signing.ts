@@ -17,6 +17,8 @@ import { sessionPolicy } from "./session-policy.ts";
 import type { Credentials } from "./signer.ts";
 
 const OBJECT_OPERATIONS: readonly ObjectOperation[] = ["upload", "download", "delete"];
+/** What the check of session policies narrows to: uploads under signpost-probe/ (it tries one outside). */
+export const PROBE_POLICY = (bucket: string) => (sessionPolicy(["upload"], bucket, "signpost-probe/") as { policy: string }).policy;
 const MAX_OPENED = 10_000;
 
 export interface SigningDeps {
@@ -42,13 +44,15 @@ export interface UrlRequest {
 export function createSigning(deps: SigningDeps) {
   // Secrets stay sealed in the store and in the cache; opened ones are kept in memory for the hot path.
   const opened = new Map<string, string>();
+  // Keyed by account too: a sealed value copied into another record must not open there, cached or not.
   const openSecret = async (account: AwsAccount): Promise<string> => {
     const sealed = account["secret-access-key"] ?? "";
-    let secret = opened.get(sealed);
+    const key = `${account.id}\n${sealed}`;
+    let secret = opened.get(key);
     if (secret === undefined) {
       secret = await deps.sealer.unseal(sealed, `AwsAccount/${account.id}`);
       if (opened.size >= MAX_OPENED) opened.clear();
-      opened.set(sealed, secret);
+      opened.set(key, secret);
     }
     return secret;
   };
@@ -61,6 +65,9 @@ export function createSigning(deps: SigningDeps) {
     if (!deps.roles) throw new HttpError(503, "role-arn is set, but this runtime has no role assumption configured");
     return deps.roles(account, sourceOf(account), policy);
   };
+
+  /** The account's role narrowed by a session policy. */
+  const assumeScoped = (account: AwsAccount, policy: string) => assume(account, policy);
 
   /** The account's own credentials (its role's, when it has one), unscoped: for the admin and signpost's own calls. */
   const accountCredentials = (account: AwsAccount): Promise<Credentials> => (account["role-arn"] ? assume(account) : sourceOf(account)());
@@ -82,17 +89,19 @@ export function createSigning(deps: SigningDeps) {
     const operations = OBJECT_OPERATIONS.filter((operation) => caller.policy.operations.includes(operation));
     const scope = account["role-arn"] ? sessionPolicy(operations, bucket, grant.prefix) : { reason: "the account has no role-arn to narrow" };
     if (use === "write" && !account["single-tenant"]) {
-      const facts = await deps.checks.facts(account, await accountCredentials(account), bucket);
+      const own = await accountCredentials(account);
+      const facts = await deps.checks.facts(account, own, bucket);
       if (facts.unsignedHeaders !== "refused") {
         if (!("policy" in scope)) throw new HttpError(403, unscopedRefusal(account, bucket, facts, scope.reason));
         if (facts.objectLock !== false) throw new HttpError(403, objectLockRefusal(account, bucket, facts));
+        // Narrowed credentials are the only guard here: the server must be seen to enforce them.
+        const scoped = await deps.checks.sessionPolicyHolds(account, own, bucket, () => assumeScoped(account, PROBE_POLICY(bucket)));
+        if (scoped.holds !== true) throw new HttpError(403, unscopedRefusal(account, bucket, facts, scoped.detail));
       }
     }
     return "policy" in scope ? assume(account, scope.policy) : accountCredentials(account);
   }
 
-  /** The account's role narrowed by a session policy (for $verify: does STS take one?). */
-  const assumeScoped = (account: AwsAccount, policy: string) => assume(account, policy);
 
   return { accountCredentials, urlCredentials, assumeScoped };
 }

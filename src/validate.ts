@@ -52,8 +52,11 @@ const LONE_SURROGATE = /[\ud800-\udbff](?![\udc00-\udfff])|(?<![\ud800-\udbff])[
 
 /** Object keys: 1..1024 UTF-8 bytes, no control characters, no `.` or `..` segments. */
 export function checkKey(key: unknown): string {
+  if (typeof key === "number" || typeof key === "boolean") invalid(`filename must be a string (in YAML, quote it: filename: "${key}")`);
   if (typeof key !== "string") invalid("filename must be a string");
   if (key.length === 0) invalid("object key is empty");
+  // S3 keys have no leading slash: "/a.txt" would be a key whose first segment is empty, never what was meant.
+  if (key.startsWith("/")) invalid(`object key must not start with '/' (S3 keys have no leading slash: ${JSON.stringify(key.replace(/^\/+/, ""))})`);
   if (CONTROL.test(key)) invalid("object key must not contain control characters");
   if (LONE_SURROGATE.test(key)) invalid("object key is not valid Unicode");
   // A UTF-16 code unit takes at most 3 UTF-8 bytes: only long keys need counting.
@@ -76,7 +79,10 @@ const METADATA_NAMES = new Set(["metadata", "metadata.google.internal", "metadat
 function refusedIpv4(octets: number[]): string | undefined {
   const [a, b, c, d] = octets as [number, number, number, number];
   if (a === 169 && b === 254) return "a link-local address, where cloud metadata and credential services answer";
-  if (a === 100 && b === 100 && c === 100 && d === 200) return "a cloud metadata address";
+  // Alibaba Cloud's metadata service, Azure's WireServer, Oracle Cloud's secondary metadata address.
+  if ((a === 100 && b === 100 && c === 100 && d === 200) || (a === 168 && b === 63 && c === 129 && d === 16) || (a === 192 && b === 0 && c === 0 && d === 192)) {
+    return "a cloud metadata address";
+  }
   if (a === 0) return "not an address a server can have";
   if (a >= 224) return "a multicast or reserved address";
   return undefined;
@@ -93,11 +99,17 @@ function refusedIpv6(address: string): string | undefined {
   if ((words[0]! & 0xffc0) === 0xfe80) return "a link-local address, where cloud metadata and credential services answer";
   if ((words[0]! & 0xff00) === 0xff00) return "a multicast address";
   if (words[0] === 0xfd00 && words[1] === 0x0ec2) return "the AWS metadata and credential service range (fd00:ec2::/32)";
-  // IPv4 inside IPv6 (mapped ::ffff:0:0/96, compatible ::/96, NAT64 64:ff9b::/96): judged as that IPv4 address.
-  // (::1, the loopback, is not one: its upper word is 0.)
-  const embedsIpv4 = words.slice(0, 5).every((word) => word === 0) && (words[5] === 0xffff || (words[5] === 0 && words[6] !== 0))
-    || (words[0] === 0x64 && words[1] === 0xff9b && words.slice(2, 6).every((word) => word === 0));
-  return embedsIpv4 ? refusedIpv4([words[6]! >> 8, words[6]! & 0xff, words[7]! >> 8, words[7]! & 0xff]) : undefined;
+  const ipv4 = (high: number, low: number) => refusedIpv4([high >> 8, high & 0xff, low >> 8, low & 0xff]);
+  // 6to4 (2002::/16) carries an IPv4 address in its second and third words.
+  if (words[0] === 0x2002) return ipv4(words[1]!, words[2]!);
+  // IPv4 inside IPv6, judged as that IPv4 address: mapped ::ffff:0:0/96, translated ::ffff:0:0:0/96, compatible
+  // ::/96 (not ::1, the loopback, whose upper word is 0), NAT64 64:ff9b::/96 and its local-use 64:ff9b:1::/48.
+  const zeros = (from: number, to: number) => words.slice(from, to).every((word) => word === 0);
+  const embedsIpv4 =
+    (zeros(0, 5) && (words[5] === 0xffff || (words[5] === 0 && words[6] !== 0))) ||
+    (zeros(0, 4) && words[4] === 0xffff && words[5] === 0) ||
+    (words[0] === 0x64 && words[1] === 0xff9b && (zeros(2, 6) || words[2] === 1));
+  return embedsIpv4 ? ipv4(words[6]!, words[7]!) : undefined;
 }
 
 /**
@@ -154,14 +166,16 @@ export function checkContentType(value: unknown, what = "content-type"): string 
 }
 
 /**
- * `attachment` with the name twice (RFC 6266): an ASCII fallback in `filename` (other characters, quotes, '\' and
- * '%' as '_') and the exact name in `filename*` (RFC 5987: UTF-8, percent-encoded but for attr-chars).
+ * `attachment` (or `inline`) with the name twice (RFC 6266): an ASCII fallback in `filename` (other characters,
+ * quotes, '\' and '%' as '_') and the exact name in `filename*` (RFC 5987: UTF-8, percent-encoded but for
+ * attr-chars). Without a name, the bare disposition.
  */
-export function contentDisposition(filename: string): string {
+export function contentDisposition(filename: string | undefined, disposition: "attachment" | "inline" = "attachment"): string {
+  if (filename === undefined) return disposition;
   if (filename.length === 0 || filename.length > 255 || CONTROL.test(filename) || LONE_SURROGATE.test(filename)) {
     invalid("filename must be 1 to 255 characters of valid Unicode without control characters");
   }
   const fallback = filename.replace(/[^\x20-\x7e]|["\\%]/g, "_");
   const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
-  return `attachment; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+  return `${disposition}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
 }

@@ -6,8 +6,7 @@ import type { AwsAccount } from "./account.ts";
 import type { BackendChecks } from "./backend-check.ts";
 import { HttpError } from "./errors.ts";
 import type { S3Client } from "./s3client.ts";
-import { sessionPolicy } from "./session-policy.ts";
-import type { Signing } from "./signing.ts";
+import { PROBE_POLICY, type Signing } from "./signing.ts";
 import type { Credentials } from "./signer.ts";
 import { errorText } from "./xml.ts";
 
@@ -70,14 +69,11 @@ export async function verifyAccount(deps: { account: AwsAccount; bucket: string;
   // What that means for clients, and whether the role takes a session policy.
   let scoped = false;
   if (account["role-arn"]) {
-    const probePolicy = sessionPolicy(["download"], bucket, "signpost-verify/");
-    try {
-      if ("policy" in probePolicy) await signing.assumeScoped(account, probePolicy.policy);
-      scoped = true;
-      say("scoped-credentials", "information", "informational", "STS gives credentials narrowed by a session policy: client URLs are signed with them");
-    } catch (error) {
-      say("scoped-credentials", "error", "security", `STS refused a session policy, so client URLs cannot be narrowed: ${message(error)}`);
-    }
+    // Does STS take a session policy, and does S3 then hold the credentials to it?
+    const held = await checks.sessionPolicyHolds(account, credentials, bucket, () => signing.assumeScoped(account, PROBE_POLICY(bucket)), true);
+    scoped = held.holds === true;
+    if (scoped) say("scoped-credentials", "information", "informational", `${held.detail}: client URLs are signed with credentials narrowed to each client's grant`);
+    else say("scoped-credentials", "error", "security", `client URLs cannot be narrowed here: ${held.detail}`);
   }
   if (!strict && facts.objectLock !== false) {
     say("object-lock", "warning", "security", facts.objectLock ? `bucket ${bucket} has Object Lock enabled: on this server any upload URL could lock its object` : facts.seen.lock);

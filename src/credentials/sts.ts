@@ -3,6 +3,7 @@
 // S3-compatible server that also serves STS on its S3 port (Ceph RGW, MinIO) takes a GET as an S3 request.
 import type { Credentials, HeaderSigner } from "../signer.ts";
 import { encodeRfc3986 } from "../signer.ts";
+import { awsDnsSuffix } from "../s3url.ts";
 import { declaresDtd, element, errorText, leaf } from "../xml.ts";
 import type { HostIO } from "./provider.ts";
 import { describeError, fetchText, parseTimestamp, sleep } from "./provider.ts";
@@ -40,7 +41,7 @@ export function stsEndpoint(env: HostIO["env"], region: string | undefined, host
     return { url, region: signingRegion };
   }
   if (host) return { url: new URL(`${host.useSsl ? "https" : "http"}://${host.host}/`), region: signingRegion };
-  return { url: new URL(region ? `https://sts.${region}.amazonaws.com/` : "https://sts.amazonaws.com/"), region: signingRegion };
+  return { url: new URL(region ? `https://sts.${region}.${awsDnsSuffix(region)}/` : "https://sts.amazonaws.com/"), region: signingRegion };
 }
 
 /** Credentials from an STS `<Action>Response`, or a reason why there are none. */

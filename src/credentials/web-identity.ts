@@ -40,10 +40,11 @@ export async function webIdentityCredentials(io: HostIO, identity: WebIdentity):
 }
 
 /**
- * The chain link. `token` replaces the file where a runtime has none (a Worker can hand in a token from a binding);
- * otherwise AWS_WEB_IDENTITY_TOKEN_FILE is read with the runtime's readFile.
+ * The chain link. `token` replaces the file where a runtime has none (a Worker hands in a token from the binding
+ * `tokenName`, which messages then name); otherwise AWS_WEB_IDENTITY_TOKEN_FILE is read with the runtime's readFile.
  */
-export function webIdentitySource(io: HostIO, options: { token?: () => Promise<string> } = {}): CredentialSource {
+export function webIdentitySource(io: HostIO, options: { token?: () => Promise<string>; tokenName?: string } = {}): CredentialSource {
+  const tokenName = options.tokenName ?? "AWS_WEB_IDENTITY_TOKEN_FILE";
   return {
     name: "web identity",
     async resolve() {
@@ -52,13 +53,13 @@ export function webIdentitySource(io: HostIO, options: { token?: () => Promise<s
       let token = options.token;
       if (!token && file && readFile) token = () => readFile(file);
       if (!roleArn || (!file && !options.token)) {
-        return { skipped: "AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not both set" };
+        return { skipped: `${tokenName} and AWS_ROLE_ARN are not both set` };
       }
       if (!token) return { failed: "this runtime cannot read AWS_WEB_IDENTITY_TOKEN_FILE" };
       return webIdentityCredentials(io, {
         roleArn,
         token,
-        tokenSource: file ? `file ${file}` : "from the runtime",
+        tokenSource: file ? `file ${file}` : options.tokenName ?? "from the runtime",
         ...(roleSessionName ? { roleSessionName } : {}),
       });
     },

@@ -4,22 +4,6 @@
 // the flag to add, and the chain reports it (503), never a crash.
 import type { HostIO } from "../credentials/provider.ts";
 
-/**
- * Every variable the credential chain reads. `deno task start` grants --allow-env for exactly these (with the
- * server's own): see deno.json; test/unit/deno-permissions.test.ts keeps the three lists in step.
- */
-export const CREDENTIAL_ENV_NAMES = [
-  "HOME", "USERPROFILE",
-  "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN", "AWS_CREDENTIAL_EXPIRATION",
-  "AWS_PROFILE", "AWS_SHARED_CREDENTIALS_FILE", "AWS_CONFIG_FILE",
-  "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_ROLE_ARN", "AWS_ROLE_SESSION_NAME",
-  "AWS_CONTAINER_CREDENTIALS_RELATIVE_URI", "AWS_CONTAINER_CREDENTIALS_FULL_URI",
-  "AWS_CONTAINER_AUTHORIZATION_TOKEN", "AWS_CONTAINER_AUTHORIZATION_TOKEN_FILE",
-  "AWS_EC2_METADATA_DISABLED", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_EC2_METADATA_SERVICE_ENDPOINT_MODE",
-  "AWS_ENDPOINT_URL", "AWS_ENDPOINT_URL_STS", "AWS_IGNORE_CONFIGURED_ENDPOINT_URLS",
-  "AWS_REGION", "AWS_DEFAULT_REGION",
-] as const;
-
 /** Deno permission errors: NotCapable (Deno 2), PermissionDenied (Deno 1). */
 const denied = (error: unknown) => error instanceof Error && (error.name === "NotCapable" || error.name === "PermissionDenied");
 

@@ -1,18 +1,21 @@
-// Node entry: `npm start`. Accounts in an embedded Deno KV file (@deno/kv) under SIGNPOST_DATA_DIR.
-import { randomBytes } from "node:crypto";
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, readFileSync, statSync, writeFileSync } from "node:fs";
+// Node entry: `npm start`. Accounts and clients in an embedded Deno KV file (@deno/kv) under SIGNPOST_DATA_DIR.
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { openKv } from "@deno/kv";
 import type { AwsAccount } from "../account.ts";
-import { createApp, corsOrigins } from "../app.ts";
+import { createApp } from "../app.ts";
 import type { Client } from "../clients.ts";
+import * as settings from "../config.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createRoleCredentials } from "../credentials/roles.ts";
 import { createSealer } from "../seal.ts";
 import { createPresigner } from "../signer.ts";
-import { ACCOUNT_CACHE_MS, cachedStore } from "../store/cache.ts";
+import { cachedStore } from "../store/cache.ts";
 import { denoKvStore } from "../store/kv.ts";
+import type { ResourceStore } from "../store/store.ts";
+import { keptSecret, randomSecret, type SecretFiles } from "./kept-secret.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
 
@@ -39,27 +42,23 @@ function batchedLines(stream: NodeJS.WriteStream): (entry: Record<string, unknow
   };
 }
 
-/**
- * A secret from the environment, else the one kept in the data folder, else a new one written there (mode 0600).
- * Returns it with whether it was just made.
- */
-function keptSecret(dataDir: string, variable: string, file: string, make: () => string): { value: string; made: boolean } {
-  const configured = process.env[variable];
-  if (configured) return { value: configured, made: false };
-  const path = join(dataDir, file);
-  try {
-    const stored = readFileSync(path, "utf8").trim();
-    if (stored) {
-      writeLine(process.stderr, { message: `${variable} read from file`, file: path });
-      return { value: stored, made: false };
+const files: SecretFiles = {
+  async read(path) {
+    try {
+      return await readFile(path, "utf8");
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === "ENOENT") return undefined;
+      throw error;
     }
-  } catch (error) {
-    if ((error as NodeJS.ErrnoException).code !== "ENOENT") throw error;
-  }
-  const value = make();
-  writeFileSync(path, `${value}\n`, { mode: 0o600, flag: "wx" }); // wx: never overwrite what another start wrote
-  return { value, made: true };
-}
+  },
+  async create(path, text) {
+    try {
+      await writeFile(path, text, { mode: 0o600, flag: "wx" }); // wx: never overwrite what another start wrote
+    } catch (error) {
+      throw (error as NodeJS.ErrnoException).code === "EEXIST" ? Object.assign(error as Error, { exists: true }) : error;
+    }
+  },
+};
 
 /**
  * The database file made (or made again) private before SQLite opens it: SQLite gives its -wal and -shm files the
@@ -77,47 +76,51 @@ function warnIfOpen(dataDir: string) {
   if (mode & 0o077) writeLine(process.stderr, { level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir, mode: mode.toString(8) });
 }
 
-function adminToken(dataDir: string): string {
-  const token = keptSecret(dataDir, "SIGNPOST_ADMIN_TOKEN", "admin-token", () => randomBytes(32).toString("base64url"));
-  if (token.value.length < 16) throw new Error("SIGNPOST_ADMIN_TOKEN must be at least 16 characters");
-  if (token.made) {
-    process.stderr.write(`signpost: generated an admin token, kept in ${join(dataDir, "admin-token")} (mode 0600):\n${token.value}\n`);
-  }
-  return token.value;
-}
-
 async function main() {
-  const dataDir = resolve(process.env.SIGNPOST_DATA_DIR || ".signpost");
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  const port = Number(process.env.PORT || 8787);
-  const hostname = process.env.HOST || "127.0.0.1";
+  const env = process.env;
+  const dataDir = resolve(env.SIGNPOST_DATA_DIR || ".signpost");
+  const port = settings.port(env);
+  const hostname = env.HOST || "127.0.0.1";
+  // How long an account or client read is trusted; 0 reads the store on every request (the HTTP bench times both).
+  const cacheMs = settings.cacheMs(env);
+  const cached = <T extends AwsAccount | Client>(store: ResourceStore<T>) => (cacheMs > 0 ? cachedStore(store, cacheMs) : store);
+  const token = settings.adminToken(env.SIGNPOST_ADMIN_TOKEN);
 
-  // How long an account read is trusted; 0 reads the store on every request (the HTTP bench times both).
-  const accountCacheMs = process.env.SIGNPOST_ACCOUNT_CACHE_MS ? Number(process.env.SIGNPOST_ACCOUNT_CACHE_MS) : ACCOUNT_CACHE_MS;
-  if (!Number.isInteger(accountCacheMs) || accountCacheMs < 0) throw new Error("SIGNPOST_ACCOUNT_CACHE_MS must be a whole number of milliseconds");
+  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   warnIfOpen(dataDir);
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
-  const accounts = denoKvStore<AwsAccount>(kv, "AwsAccount");
-  // Sealing key for secrets at rest: generated once and kept beside the data (back it up with it).
-  const encryptionKey = keptSecret(dataDir, "SIGNPOST_ENCRYPTION_KEY", "encryption-key", () => randomBytes(32).toString("base64"));
-  if (encryptionKey.made) writeLine(process.stderr, { message: "generated an encryption key for secrets at rest", file: join(dataDir, "encryption-key") });
+  const admin = await keptSecret(files, { configured: token, path: join(dataDir, "admin-token"), make: () => randomSecret(true) });
+  if (admin.source === "file") writeLine(process.stderr, { message: "SIGNPOST_ADMIN_TOKEN read from file", file: join(dataDir, "admin-token") });
+  if (admin.source === "generated") process.stderr.write(`signpost: generated an admin token, kept in ${join(dataDir, "admin-token")} (mode 0600):\n${admin.value}\n`);
+  // Sealing key for secrets at rest: generated once and kept beside the data (back it up apart from it).
+  const encryptionKey = await keptSecret(files, { configured: env.SIGNPOST_ENCRYPTION_KEY, path: join(dataDir, "encryption-key"), make: () => randomSecret(false) });
+  if (encryptionKey.source === "file") writeLine(process.stderr, { message: "SIGNPOST_ENCRYPTION_KEY read from file", file: join(dataDir, "encryption-key") });
+  if (encryptionKey.source === "generated") writeLine(process.stderr, { message: "generated an encryption key for secrets at rest", file: join(dataDir, "encryption-key") });
   const signer = createPresigner(nodeSha256);
   const io = nodeIo();
   const log = batchedLines(process.stdout);
   const app = createApp({
-    store: accountCacheMs > 0 ? cachedStore(accounts, accountCacheMs) : accounts,
-    clients: cachedStore(denoKvStore<Client>(kv, "Client"), ACCOUNT_CACHE_MS),
+    store: cached(denoKvStore<AwsAccount>(kv, "AwsAccount")),
+    clients: cached(denoKvStore<Client>(kv, "Client")),
     sealer: await createSealer(encryptionKey.value), // a bad key stops the start with its reason
     credentials: defaultChain(io, { signer, log }),
     roles: createRoleCredentials(io, { signer, log }),
     presigner: signer,
-    config: { adminToken: adminToken(dataDir), corsOrigins: corsOrigins(process.env.SIGNPOST_CORS_ORIGINS) },
+    config: { adminToken: settings.adminToken(admin.value), corsOrigins: settings.corsOrigins(env) },
     log,
   });
 
   const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
     const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
-    writeLine(process.stderr, { message: "listening", url: `http://${host}:${info.port}`, dataDir, accountCacheMs });
+    writeLine(process.stderr, { message: "listening", url: `http://${host}:${info.port}`, dataDir, cacheMs });
+  });
+  server.once("error", (error: NodeJS.ErrnoException) => {
+    const reason = error.code === "EADDRINUSE" ? `port ${port} on ${hostname} is in use: set PORT to another (0 picks a free one)`
+      : error.code === "EADDRNOTAVAIL" ? `HOST ${hostname} is not an address of this machine`
+      : error.code === "EACCES" ? `not allowed to listen on port ${port}: use one above 1023`
+      : error.message;
+    writeLine(process.stderr, { message: "failed to start", error: reason });
+    process.exit(1);
   });
 
   const stop = (signal: string) => {

@@ -5,8 +5,12 @@
 // assume their role through STS.
 import type { ExecutionContext, KVNamespace } from "@cloudflare/workers-types";
 import type { AwsAccount } from "../account.ts";
-import { type App, createApp, corsOrigins } from "../app.ts";
+import { type App, createApp } from "../app.ts";
 import type { Client } from "../clients.ts";
+import { render } from "../body.ts";
+import * as settings from "../config.ts";
+import { SettingError } from "../config.ts";
+import { operationOutcome } from "../errors.ts";
 import { chain, memoize } from "../credentials/chain.ts";
 import { envSource } from "../credentials/env.ts";
 import type { HostIO } from "../credentials/provider.ts";
@@ -14,7 +18,8 @@ import { createRoleCredentials } from "../credentials/roles.ts";
 import { webIdentitySource } from "../credentials/web-identity.ts";
 import { sealerFrom } from "../seal.ts";
 import { createPresigner, webCryptoSha256 } from "../signer.ts";
-import { ACCOUNT_CACHE_MS, cachedStore } from "../store/cache.ts";
+import { cachedStore } from "../store/cache.ts";
+import type { ResourceStore } from "../store/store.ts";
 import { workersKvStore } from "../store/workers-kv.ts";
 
 export interface Env {
@@ -23,6 +28,8 @@ export interface Env {
   /** base64 32-byte key(s) sealing secrets in KV; without it, secrets can be neither stored nor used (503). */
   SIGNPOST_ENCRYPTION_KEY?: string;
   SIGNPOST_CORS_ORIGINS?: string;
+  /** How long an isolate trusts an account or client it read (ms; default 5000, 0 reads KV every time). */
+  SIGNPOST_ACCOUNT_CACHE_MS?: string;
   AWS_ACCESS_KEY_ID?: string;
   AWS_SECRET_ACCESS_KEY?: string;
   AWS_SESSION_TOKEN?: string;
@@ -48,15 +55,17 @@ async function build(env: Env): Promise<App> {
   const token = env.AWS_WEB_IDENTITY_TOKEN;
   // The part of the default chain a Worker can reach. Not defaultChain itself: its file and metadata sources
   // would only step aside here, and they would push the bundle past its 40 KB budget.
-  const sources = [envSource(vars), webIdentitySource(io, token ? { token: async () => token } : {})];
+  const sources = [envSource(vars), webIdentitySource(io, { tokenName: "the binding AWS_WEB_IDENTITY_TOKEN", ...(token ? { token: async () => token } : {}) })];
+  const cacheMs = settings.cacheMs(vars);
+  const cached = <T extends AwsAccount | Client>(store: ResourceStore<T>) => (cacheMs > 0 ? cachedStore(store, cacheMs) : store);
   return createApp({
-    store: cachedStore(workersKvStore<AwsAccount>(env.ACCOUNTS, "AwsAccount"), ACCOUNT_CACHE_MS),
-    clients: cachedStore(workersKvStore<Client>(env.ACCOUNTS, "Client"), ACCOUNT_CACHE_MS),
+    store: cached(workersKvStore<AwsAccount>(env.ACCOUNTS, "AwsAccount")),
+    clients: cached(workersKvStore<Client>(env.ACCOUNTS, "Client")),
     sealer: await sealerFrom(env.SIGNPOST_ENCRYPTION_KEY),
     credentials: memoize(chain(sources, { log }), { what: "default credentials", log }),
     roles: createRoleCredentials(io, { signer, log }),
     presigner: signer,
-    config: { adminToken: env.SIGNPOST_ADMIN_TOKEN, corsOrigins: corsOrigins(env.SIGNPOST_CORS_ORIGINS) },
+    config: { adminToken: env.SIGNPOST_ADMIN_TOKEN, corsOrigins: settings.corsOrigins(vars) },
     log,
   });
 }
@@ -64,6 +73,14 @@ async function build(env: Env): Promise<App> {
 export default {
   async fetch(request: Request, env: Env, ctx: ExecutionContext): Promise<Response> {
     app ??= build(env);
-    return (await app).fetch(request, env, ctx);
+    let built: App;
+    try {
+      built = await app;
+    } catch (error) {
+      // A bad binding (SIGNPOST_ACCOUNT_CACHE_MS=abc): every request says which, as Node and Deno do at start.
+      const message = error instanceof SettingError ? error.message : "signpost could not start";
+      return render(operationOutcome(503, message), 503, "json");
+    }
+    return built.fetch(request, env, ctx);
   },
 };

@@ -208,7 +208,7 @@ describe.skipIf(!s3.rgwDir)("temporary credentials on Deno and Workers, judged b
       const none = await api("GET", `/aws/storage/no-keys/${s3.bucket}/${key}`);
       expect(none.status).toBe(503);
       expect(none.json().issue[0].diagnostics).toBe(
-        "no AWS credentials available for an account without access-key-id: environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set; web identity: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not both set",
+        "no AWS credentials available for an account without access-key-id: environment: AWS_ACCESS_KEY_ID and AWS_SECRET_ACCESS_KEY are not both set; web identity: the binding AWS_WEB_IDENTITY_TOKEN and AWS_ROLE_ARN are not both set",
       );
     });
 

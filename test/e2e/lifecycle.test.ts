@@ -1,15 +1,17 @@
 // Lifecycle on the runtimes that run as processes (Node, Deno): the generated admin token, SIGTERM, restarts,
 // crashes, and one data format shared by the Node and Deno stores.
-import { chmodSync, statSync } from "node:fs";
+import { spawn } from "node:child_process";
+import { chmodSync, readFileSync, statSync } from "node:fs";
+import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import "./s3-target.ts";
 import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
-import { apiClient, startService, tempDataDir } from "./service.ts";
+import { apiClient, ROOT, startService, tempDataDir } from "./service.ts";
 
 const s3 = inject("s3");
-// Node makes and keeps its own encryption key; Deno must be given one.
-const keyEnv = (runtime: "node" | "deno") => (runtime === "deno" ? { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } : {});
+// Both make and keep their own encryption key in the data folder; this is what the first test starts with.
+const keyEnv = (_runtime: "node" | "deno") => ({});
 const accountYaml = `region: ${s3.region}\nhost: "${s3.host}"\npath-style: true\nuse-ssl: false\naccess-key-id: ${s3.accessKeyId}\nsecret-access-key: "${s3.secretAccessKey}"\n`;
 
 describe.each(["node", "deno"] as const)("%s", (runtime) => {
@@ -22,7 +24,7 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
       expect(first.stderr().split(token).length - 1).toBe(1);
       expect(statSync(join(dataDir, "admin-token")).mode & 0o777).toBe(0o600);
       expect(statSync(dataDir).mode & 0o777).toBe(0o700);
-      if (runtime === "node") expect(statSync(join(dataDir, "encryption-key")).mode & 0o777).toBe(0o600);
+      expect(statSync(join(dataDir, "encryption-key")).mode & 0o777).toBe(0o600);
       const api = apiClient(first.url, token);
       expect((await api("PUT", "/AwsAccount/kept", accountYaml)).status).toBe(201);
       expect(await first.stop()).toBe(0);
@@ -69,6 +71,45 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
     }
   });
 
+  /** Starts signpost as its users do and waits for it to stop by itself; resolves with its exit code and stderr. */
+  const failedStart = (env: Record<string, string>, dataDir: string) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const task: string = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks.start;
+      const child = runtime === "node"
+        ? spawn("npm", ["start", "--silent"], { cwd: ROOT, env: { ...process.env, SIGNPOST_DATA_DIR: dataDir, ...env } })
+        : spawn("sh", ["-c", `exec ${task}`], { cwd: ROOT, env: { ...process.env, SIGNPOST_DATA_DIR: dataDir, NO_COLOR: "1", ...env } });
+      let stderr = "";
+      child.stderr!.on("data", (chunk) => (stderr += chunk));
+      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      child.once("exit", (code) => (clearTimeout(timer), resolve({ code, stderr })));
+    });
+  const expectOneLine = (stderr: string, pattern: RegExp) => {
+    const lines = stderr.trim().split("\n").filter((line) => line.includes('"failed to start"'));
+    expect(lines, stderr).toHaveLength(1);
+    expect(JSON.parse(lines[0]!).error).toMatch(pattern);
+    expect(stderr).not.toMatch(/^\s+at /m); // no stack trace
+  };
+
+  it("stops with one line naming the setting: a bad PORT, a busy port, a bad cache time", async () => {
+    const [dataDir, remove] = tempDataDir(`settings-${runtime}`);
+    const busy = createServer();
+    await new Promise<void>((resolve) => busy.listen(0, "127.0.0.1", resolve));
+    try {
+      const token = { SIGNPOST_ADMIN_TOKEN: "settings-admin-token-0123456789" };
+      const abc = await failedStart({ ...token, PORT: "abc", HOST: "127.0.0.1" }, dataDir);
+      expect(abc.code).toBe(1);
+      expectOneLine(abc.stderr, /^PORT must be a whole number from 0 to 65535/);
+      const inUse = await failedStart({ ...token, PORT: String((busy.address() as { port: number }).port), HOST: "127.0.0.1" }, dataDir);
+      expect(inUse.code).toBe(1);
+      expectOneLine(inUse.stderr, /^port \d+ on 127\.0\.0\.1 is in use: set PORT/);
+      const cache = await failedStart({ ...token, PORT: "0", SIGNPOST_ACCOUNT_CACHE_MS: "5s" }, dataDir);
+      expectOneLine(cache.stderr, /^SIGNPOST_ACCOUNT_CACHE_MS must be a whole number/);
+    } finally {
+      busy.close();
+      remove();
+    }
+  });
+
   it("keeps every acknowledged write when killed with SIGKILL mid-write", async () => {
     const [dataDir, remove] = tempDataDir(`crash-${runtime}`);
     const env = { SIGNPOST_ADMIN_TOKEN: "crash-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
@@ -100,6 +141,71 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
       expect(list.status).toBe(200);
       const stored = new Map(list.json().entry.map((e: { resource: { id: string; host: string } }) => [e.resource.id, e.resource.host]));
       for (const id of acknowledged) expect(stored.get(id), id).toBe(`h${id.split("-")[1]}.example.com`);
+    } finally {
+      await service.stop();
+      remove();
+    }
+  });
+});
+
+describe("Node and Deno share one data folder", () => {
+  it("take turns with the admin token and encryption key kept there, whichever made them", async () => {
+    const [dataDir, remove] = tempDataDir("turns");
+    try {
+      const node = await startService("node", { dataDir, env: {} });
+      const token = node.printedToken!;
+      expect((await apiClient(node.url, token)("PUT", "/AwsAccount/sealed", accountYaml)).status).toBe(201);
+      await node.stop();
+      // Deno, given neither: it reads the token and the key Node made, and opens the sealed secret with it.
+      const deno = await startService("deno", { dataDir, env: {} });
+      try {
+        expect(deno.printedToken).toBeUndefined();
+        expect(deno.stderr()).toContain('"message":"SIGNPOST_ENCRYPTION_KEY read from file"');
+        const api = apiClient(deno.url, token);
+        const key = `lifecycle/turns/${Date.now()}.txt`;
+        const put = await api("POST", `/aws/storage/sealed/${s3.bucket}`, `filename: ${key}`);
+        expect(put.status, put.text).toBe(200);
+        expect((await fetch(put.json().url, { method: "PUT", body: "sealed by Node, opened by Deno" })).status).toBe(200);
+      } finally {
+        await deno.stop();
+      }
+    } finally {
+      remove();
+    }
+  });
+
+  it("Deno without a permission it needs at start says so in one line", async () => {
+    const [dataDir, remove] = tempDataDir("deno-permission");
+    try {
+      // The server run directly without --allow-write: it cannot make its data folder's files.
+      const child = spawn(join(ROOT, "node_modules/.bin/deno"), ["run", "--no-prompt", "--allow-net", "--allow-env", `--allow-read=${dataDir}`, "src/runtime/deno.ts"], {
+        cwd: ROOT, env: { ...process.env, SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ADMIN_TOKEN: "permission-admin-token-0123456789", PORT: "0", NO_COLOR: "1" },
+      });
+      let stderr = "";
+      child.stderr.on("data", (chunk) => (stderr += chunk));
+      const code = await new Promise<number | null>((resolve) => child.once("exit", resolve));
+      expect(code).toBe(1);
+      const lines = stderr.trim().split("\n");
+      expect(lines, stderr).toHaveLength(1);
+      expect(JSON.parse(lines[0]!)).toMatchObject({ message: "failed to start", error: expect.stringMatching(/Requires write access.*deno task start/) });
+    } finally {
+      remove();
+    }
+  });
+});
+
+describe("the Docker image's health check", () => {
+  it("passes against a running server and fails once it is gone", async () => {
+    const dockerfile = readFileSync(join(ROOT, "Dockerfile"), "utf8").replace(/\\\n\s*/g, "");
+    const command = JSON.parse(/^HEALTHCHECK .*?CMD (\[.*\])$/m.exec(dockerfile)![1]!) as string[];
+    const [dataDir, remove] = tempDataDir("healthcheck");
+    const service = await startService("node", { dataDir, env: { SIGNPOST_ADMIN_TOKEN: "healthcheck-admin-token-0123456789" } });
+    const port = new URL(service.url).port;
+    const check = () => new Promise<number | null>((resolve) => spawn(command[0]!, command.slice(1), { env: { ...process.env, PORT: port } }).once("exit", resolve));
+    try {
+      expect(await check()).toBe(0);
+      await service.stop();
+      expect(await check()).toBe(1);
     } finally {
       await service.stop();
       remove();

@@ -192,6 +192,13 @@ describe.skipIf(!s3.roleArn)("a client's policy holds at S3 (issue 11)", () => {
         expect((await verify("tenant", lockedBucket))["object-lock"]).toMatch(/Object Lock enabled/);
       });
 
+      it("one account's checks do not decide for another's clients on the same server (no shared verdicts)", async () => {
+        expect((await admin("PUT", "/AwsAccount/poison", account({ "secret-access-key": "not-the-secret-0123456789", "role-arn": s3.roleArn }), "application/json")).status).toBe(201);
+        for (let i = 0; i < 2; i++) await admin("POST", `/AwsAccount/poison/$verify?bucket=${s3.bucket}`);
+        const url = await uploadUrl("tenant", `${home}/after-poison.txt`);
+        expect((await fetch(url, { method: "PUT", body: "still fine" })).status).toBe(200);
+      });
+
       it("reports wrong keys without showing them", async () => {
         expect((await admin("PUT", "/AwsAccount/wrong", account({ "secret-access-key": "not-the-secret-0123456789" }), "application/json")).status).toBe(201);
         const wrong = await verify("wrong");

@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
 
-const ROOT = fileURLToPath(new URL("../..", import.meta.url));
+export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
 export type Runtime = "node" | "deno" | "worker";
 export const RUNTIMES: readonly Runtime[] = ["node", "deno", "worker"];
@@ -43,12 +43,10 @@ export function startService(runtime: Runtime, options: StartOptions): Promise<R
   if (runtime === "node") {
     return startProcess(runtime, spawn("npm", ["start", "--silent"], { cwd: ROOT, env: { ...env, SIGNPOST_DATA_DIR: options.dataDir }, stdio: ["ignore", "pipe", "pipe"], detached: true }));
   }
-  // The task's permissions name the data folder, so point them (and SIGNPOST_DATA_DIR) at the test's.
+  // As a user runs it: the task (its launcher computes the permissions from SIGNPOST_DATA_DIR), extra permissions after it.
   const task: string = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks.start;
-  const dataDir = options.dataDir ?? ".signpost";
-  let command = task.replaceAll("=.signpost", `=${dataDir}`);
-  if (options.denoPermissions) command = command.replace(" src/runtime/deno.ts", ` ${options.denoPermissions} src/runtime/deno.ts`);
-  return startProcess(runtime, spawn("sh", ["-c", `exec ${command}`], { cwd: ROOT, env: { ...env, SIGNPOST_DATA_DIR: dataDir, NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true }));
+  const command = options.denoPermissions ? `${task} ${options.denoPermissions}` : task;
+  return startProcess(runtime, spawn("sh", ["-c", `exec ${command}`], { cwd: ROOT, env: { ...env, SIGNPOST_DATA_DIR: options.dataDir ?? ".signpost", NO_COLOR: "1" }, stdio: ["ignore", "pipe", "pipe"], detached: true }));
 }
 
 async function startProcess(runtime: Runtime, child: ChildProcess): Promise<RunningService> {

@@ -120,14 +120,20 @@ describe("AwsAccount", () => {
       meta: { versionId: "1", lastUpdated: new Date(NOW).toISOString() },
     });
 
-    const replaced = await json("PUT", "/AwsAccount/my-aws", { region: "eu-west-1", host: "S3.Example.com:9000", "path-style": true, "use-ssl": false });
+    // A PUT that leaves the keys out would switch the account to the default credentials: refused (PATCH is for that).
+    const keyless = await json("PUT", "/AwsAccount/my-aws", { region: "eu-west-1" });
+    expect(keyless.status).toBe(400);
+    expect((await keyless.json()).issue[0].diagnostics).toMatch(/would sign with the default credentials instead of its keys/);
+    const replaced = await json("PUT", "/AwsAccount/my-aws", { region: "eu-west-1", host: "S3.Example.com:9000", "path-style": true, "use-ssl": false, "access-key-id": "AKIDREPLACED", "secret-access-key": "replaced-secret" });
     expect(replaced.status).toBe(200);
     const second = await replaced.json();
-    expect(second).toMatchObject({ region: "eu-west-1", host: "s3.example.com:9000", "path-style": true, "use-ssl": false, meta: { versionId: "2" } });
-    expect(second).not.toHaveProperty("access-key-id"); // replace, not merge
+    expect(second).toMatchObject({ region: "eu-west-1", host: "s3.example.com:9000", "path-style": true, "use-ssl": false, "access-key-id": "AKIDREPLACED", meta: { versionId: "2" } });
+    const again = await (await json("PUT", "/AwsAccount/my-aws", { region: "eu-west-1", "access-key-id": "AKIDREPLACED", "secret-access-key": "replaced-secret" })).json();
+    expect(again).not.toHaveProperty("host"); // replace, not merge
+    expect(again.meta.versionId).toBe("3");
 
     const read = await call("GET", "/AwsAccount/my-aws");
-    expect(await read.json()).toEqual(second);
+    expect(await read.json()).toEqual(again);
 
     await json("PUT", "/AwsAccount/other", account);
     const list = await (await call("GET", "/AwsAccount")).json();
@@ -279,9 +285,9 @@ describe("AwsAccount", () => {
 
   it("answers unknown methods with 405 and Allow", async () => {
     const { call } = setup();
-    const patch = await call("PATCH", "/AwsAccount/acc");
-    await expectOutcome(patch, 405, /PATCH is not allowed/);
-    expect(patch.headers.get("allow")).toBe("GET, PUT, DELETE");
+    const purge = await call("PURGE", "/AwsAccount/acc");
+    await expectOutcome(purge, 405, /PURGE is not allowed/);
+    expect(purge.headers.get("allow")).toBe("GET, PUT, PATCH, DELETE");
     const post = await call("POST", "/AwsAccount");
     expect(post.status).toBe(405);
     expect(post.headers.get("allow")).toBe("GET");

@@ -105,7 +105,7 @@ describe("order, as @aws-sdk/credential-provider-node", () => {
         `shared files: profile default not found in ${join(dir, "none")} or ${join(dir, "none")}; ` +
         "web identity: AWS_WEB_IDENTITY_TOKEN_FILE and AWS_ROLE_ARN are not both set; " +
         "container: AWS_CONTAINER_CREDENTIALS_RELATIVE_URI and _FULL_URI are not set; " +
-        `EC2 instance metadata: ${closedOrigin}: token: TypeError: ECONNREFUSED`,
+        `EC2 instance metadata: ${closedOrigin}: token: connection refused (ECONNREFUSED)`,
     );
     expect(message).not.toContain("container-secret");
   });

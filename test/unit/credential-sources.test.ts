@@ -273,7 +273,7 @@ describe("EC2 instance metadata (IMDSv2)", () => {
     }
     const closed = await imdsEndpoint({ credentials: () => served });
     await closed.close();
-    expect(failed(await imdsSource(io({ AWS_EC2_METADATA_SERVICE_ENDPOINT: closed.origin })).resolve())).toBe(`${closed.origin}: token: TypeError: ECONNREFUSED`);
+    expect(failed(await imdsSource(io({ AWS_EC2_METADATA_SERVICE_ENDPOINT: closed.origin })).resolve())).toBe(`${closed.origin}: token: connection refused (ECONNREFUSED)`);
   });
 });
 

@@ -113,7 +113,8 @@ describe("downloads", () => {
 
   it.each([
     ["method=POST", /method must be GET or HEAD/],
-    ["method=head", /method must be GET or HEAD/],
+    ["method=options", /method must be GET or HEAD/],
+    ["disposition=download", /disposition must be attachment or inline/],
     ["method=GET&method=HEAD", /method must be given at most once/],
     ["redirect=yes", /redirect must be true or false/],
     ["redirect=", /redirect must be true or false/],

@@ -54,12 +54,13 @@ describe("object keys in one pass", () => {
     );
   });
 
-  it("checkKey refuses a key exactly when one of its segments is '.' or '..'", () => {
+  it("checkKey refuses a key exactly when one of its segments is '.' or '..' (or it starts with '/')", () => {
     const dotty = fc.array(fc.constantFrom(".", ".", "/", "a"), { minLength: 1, maxLength: 12 }).map((chars) => chars.join(""));
     fc.assert(
       fc.property(dotty, (key) => {
         const hasDotSegment = key.split("/").some((segment) => segment === "." || segment === "..");
-        if (hasDotSegment) expect(() => checkKey(key)).toThrow(/'\.' or '\.\.'/);
+        if (key.startsWith("/")) expect(() => checkKey(key)).toThrow(/must not start with '\/'/); // checked first
+        else if (hasDotSegment) expect(() => checkKey(key)).toThrow(/'\.' or '\.\.'/);
         else expect(checkKey(key)).toBe(key);
       }),
       { numRuns: 5_000, seed: 13 },

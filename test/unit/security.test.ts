@@ -140,7 +140,29 @@ describe("account managers (issue 11, 3)", () => {
     expect(single.status).toBe(403);
     expect((await call("PUT", "/AwsAccount/sandbox", admin, { region: "us-east-1", ...KEYS, "single-tenant": true })).status).toBe(200);
     const granted = await createClient("platform", { operations: ["manage-accounts", "use-default-credentials", "assume-role"], accounts: ["sandbox"] });
-    expect((await call("PUT", "/AwsAccount/sandbox", granted, { region: "us-east-1", "role-arn": "arn:aws:iam::111122223333:role/x" })).status).toBe(200);
+    expect((await call("PATCH", "/AwsAccount/sandbox", manager, { "access-key-id": null })).json.issue[0].diagnostics).toBe("this client may not use default credentials");
+    // The admin made it single-tenant: a manager may change it only by taking that away, never by keeping it.
+    expect((await call("PATCH", "/AwsAccount/sandbox", granted, { "access-key-id": null, "role-arn": "arn:aws:iam::111122223333:role/x" })).status).toBe(403);
+    expect((await call("PATCH", "/AwsAccount/sandbox", granted, { "access-key-id": null, "role-arn": "arn:aws:iam::111122223333:role/x", "single-tenant": null })).status).toBe(200);
+  });
+
+  it("may not point an account without keys at a host: signpost's own identity would sign for another bucket there", async () => {
+    const { call, admin, createClient } = await withAccounts();
+    const manager = await createClient("ops", { operations: ["manage-accounts", "use-default-credentials", "download"], accounts: ["mine"], buckets: ["mine"] });
+    const hijack = await call("PUT", "/AwsAccount/mine", manager, { region: "us-east-1", host: "payroll-prod.s3.us-east-1.amazonaws.com", "path-style": true });
+    expect(hijack.status).toBe(403);
+    expect(hijack.json.issue[0].diagnostics).toMatch(/only the admin may give an account without keys a host/);
+    expect((await call("PUT", "/AwsAccount/mine", manager, { region: "us-east-1" })).status).toBe(201);
+    expect((await call("PATCH", "/AwsAccount/mine", manager, { host: "payroll-prod.s3.us-east-1.amazonaws.com" })).status).toBe(403);
+    expect((await call("PATCH", "/AwsAccount/mine", admin, { host: "minio.internal:9000" })).status).toBe(200);
+  });
+
+  it("verify only buckets their policy names (it reads them with the account's credentials)", async () => {
+    const { call, createClient } = await withAccounts();
+    const manager = await createClient("ops", { operations: ["manage-accounts"], accounts: ["sandbox"], buckets: ["mine"] });
+    const hidden = await call("POST", "/AwsAccount/sandbox/$verify?bucket=hidden", manager);
+    expect(hidden.status).toBe(403);
+    expect(hidden.json.issue[0].diagnostics).toBe("this client may not use bucket hidden");
   });
 
   it("never see an external-id (the admin does)", async () => {
@@ -186,6 +208,20 @@ describe("records that do not read back (issue 11, 5)", () => {
     // An account stored before the host rules tightened is refused when used.
     await accounts.put("bad", (stored) => ({ ...stored!, region: "us-east-1" }));
     expect((await call("GET", "/aws/storage/bad/b-1/k", admin)).json.issue[0].diagnostics).toMatch(/link-local/);
+  });
+});
+
+describe("sealed secrets (issue 11, review)", () => {
+  it("a sealed value copied to another account does not open there, even while the first one's is cached", async () => {
+    const accounts = memoryStore<AwsAccount>();
+    const { call, admin } = setup({ accounts });
+    for (const id of ["first", "second"]) await call("PUT", `/AwsAccount/${id}`, admin, { region: "us-east-1", "access-key-id": `AKID${id.toUpperCase()}`, "secret-access-key": `${id}-secret-0123456789` });
+    expect((await call("GET", "/aws/storage/first/b-1/k", admin)).status).toBe(200); // opened and kept in memory
+    const sealed = (await accounts.get("first"))!["secret-access-key"]!;
+    await accounts.put("second", (stored) => ({ ...stored!, "secret-access-key": sealed }));
+    const moved = await call("GET", "/aws/storage/second/b-1/k", admin);
+    expect(moved.status).toBe(503);
+    expect(moved.json.issue[0].diagnostics).toMatch(/moved from another record/);
   });
 });
 
@@ -245,6 +281,7 @@ describe("hosts signpost signs for (issue 11, 4)", () => {
     "169.254.169.254", "169.254.170.2", "[fd00:ec2::254]", "[fd00:ec2::23]", "[::ffff:169.254.169.254]", "[::ffff:a9fe:a9fe]",
     "[64:ff9b::a9fe:a9fe]", "[fe80::1]", "2130706433", "0x7f.1", "0177.0.0.1", "127.1", "metadata.google.internal",
     "[:::]", "[::]", "0.0.0.0", "100.100.100.200", "host:0", "host:65536", "[::1", "a:b:c",
+    "[64:ff9b:1::a9fe:a9fe]", "[2002:a9fe:a9fe::1]", "[::ffff:0:a9fe:a9fe]", "168.63.129.16", "192.0.0.192",
   ])("refuses %s", (host) => {
     expect(() => checkHost(host)).toThrow();
   });

@@ -5,11 +5,11 @@ import { gzipSync } from "node:zlib";
 import { expect, it } from "vitest";
 import { buildWorker } from "../e2e/service.ts";
 
-// 40 KB until issue 11: the back-end probe, scoped credentials, $verify and the stricter checks cost 7 KB. js-yaml's
-// parser is 14 KB of it all (README, Cloudflare Workers).
-const BUDGET = 48 * 1024;
+// 40 KB until issues 11 and 12: the back-end checks, scoped credentials and $verify cost 7 KB, PATCH, the settings
+// and the query checks 2 KB more. js-yaml's parser is 14 KB of it all (README, Cloudflare Workers).
+const BUDGET = 52 * 1024;
 
-it("bundles under 48 KB gzip with no Node-only code", { timeout: 60_000 }, async () => {
+it("bundles under 52 KB gzip with no Node-only code", { timeout: 60_000 }, async () => {
   const bundle = readFileSync(join(await buildWorker(), "worker.js"));
   const gzip = gzipSync(bundle, { level: 9 }).length;
   console.log(`Worker bundle: ${(bundle.length / 1024).toFixed(1)} KB minified, ${(gzip / 1024).toFixed(1)} KB gzip (budget ${BUDGET / 1024} KB)`);

@@ -5,7 +5,7 @@ import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import { render } from "../../src/body.ts";
 
-const yaml = (value: unknown) => render(value, 200, true).text();
+const yaml = (value: unknown) => render(value, 200, "yaml").text();
 
 describe("YAML answers", () => {
   it("are block style, plain where safe", async () => {

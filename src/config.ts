@@ -1,0 +1,35 @@
+// The settings every runtime reads from its environment (process.env, Deno.env, Worker bindings), parsed one way.
+// A bad value is an error naming the variable and what it takes; the runtimes print it as one line and stop.
+import { ACCOUNT_CACHE_MS } from "./store/cache.ts";
+
+export type Env = Readonly<Record<string, string | undefined>>;
+
+export class SettingError extends Error {
+  override name = "SettingError";
+}
+
+/** PORT: 0 (any free port) to 65535; default 8787. */
+export function port(env: Env): number {
+  const value = env.PORT ?? "8787";
+  if (!/^\d{1,5}$/.test(value) || Number(value) > 65535) throw new SettingError(`PORT must be a whole number from 0 to 65535 (0 picks a free port), not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** SIGNPOST_ACCOUNT_CACHE_MS: how long an account or client read is trusted; 0 reads the store every time. */
+export function cacheMs(env: Env): number {
+  const value = env.SIGNPOST_ACCOUNT_CACHE_MS;
+  if (value === undefined || value === "") return ACCOUNT_CACHE_MS;
+  if (!/^\d{1,9}$/.test(value)) throw new SettingError(`SIGNPOST_ACCOUNT_CACHE_MS must be a whole number of milliseconds, not ${JSON.stringify(value)}`);
+  return Number(value);
+}
+
+/** SIGNPOST_CORS_ORIGINS: comma-separated origins (or `*`); unset means no CORS. */
+export function corsOrigins(env: Env): string[] {
+  return (env.SIGNPOST_CORS_ORIGINS ?? "").split(",").map((origin) => origin.trim()).filter(Boolean);
+}
+
+/** SIGNPOST_ADMIN_TOKEN, when set, must be long enough to be a secret. */
+export function adminToken(value: string | undefined): string | undefined {
+  if (value !== undefined && value !== "" && value.length < 16) throw new SettingError("SIGNPOST_ADMIN_TOKEN must be at least 16 characters");
+  return value || undefined;
+}
