@@ -187,7 +187,7 @@ async function main(): Promise<void> {
       const created = await api(server.url, "PUT", `/AwsAccount/${ACCOUNT_ID}`, ACCOUNT);
       if (created.status !== 201) throw new Error(`${server.name}: PUT /AwsAccount answered ${created.status}: ${created.text}`);
     }
-    if (!/"accountCacheMs":0\b/.test(uncached.stderr())) throw new Error(`signpost did not take SIGNPOST_ACCOUNT_CACHE_MS=0:\n${uncached.stderr()}`);
+    if (!/"cacheMs":0\b/.test(uncached.stderr())) throw new Error(`signpost did not take SIGNPOST_ACCOUNT_CACHE_MS=0:\n${uncached.stderr()}`);
     let compared: Server | undefined;
     if (COMPARE) {
       compared = await startSignpost("signpost (compared)", {}, resolve(COMPARE));

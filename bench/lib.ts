@@ -3,7 +3,7 @@ import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { openSync, readdirSync, readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
-import { createPresigner } from "../src/signer.ts";
+import { createPresigner } from "../src/aws/signer.ts";
 import { expectedSignature } from "../test/verify-url.ts";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));

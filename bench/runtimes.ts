@@ -1,4 +1,4 @@
-// The Web Crypto signer on each runtime: our signer (src/signer.ts with webCryptoSha256) against aws4fetch, the same
+// The Web Crypto signer on each runtime: our signer (src/aws/signer.ts with webCryptoSha256) against aws4fetch, the same
 // module (bench/runtimes/workload.ts) on Node, inside workerd and in Deno.
 //
 //   npx tsx bench/runtimes.ts [--json] [--rounds=n] [--n=urls]
@@ -17,7 +17,7 @@ import { join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { Miniflare } from "miniflare";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
-import { createPresigner } from "../src/signer.ts";
+import { createPresigner } from "../src/aws/signer.ts";
 import { fmt, median, ROOT, table } from "./lib.ts";
 import { presignRequest, signMany, sign, type Who } from "./runtimes/workload.ts";
 

@@ -26,16 +26,16 @@ import { setFlagsFromString } from "node:v8";
 import { runInNewContext } from "node:vm";
 import { openKv } from "@deno/kv";
 import { Hono } from "hono";
-import type { AwsAccount } from "../src/account.ts";
+import type { AwsAccount } from "../src/domain/account.ts";
 import { createApp } from "../src/app.ts";
-import type { Client } from "../src/clients.ts";
+import type { Client } from "../src/domain/client.ts";
 import type { CredentialProvider } from "../src/credentials/provider.ts";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
-import { createSealer, type Sealer } from "../src/seal.ts";
-import { createPresigner } from "../src/signer.ts";
+import { createSealer, type Sealer } from "../src/crypto/seal.ts";
+import { createPresigner } from "../src/aws/signer.ts";
 import { ACCOUNT_CACHE_MS, cachedStore } from "../src/store/cache.ts";
 import { denoKvStore } from "../src/store/kv.ts";
-import type { AccountStore, ResourceStore } from "../src/store/store.ts";
+import type { ResourceStore } from "../src/store/store.ts";
 import { signedBy } from "../test/verify-url.ts";
 import { fmt, median, table } from "./lib.ts";
 
@@ -84,7 +84,7 @@ const noDefaultCredentials: CredentialProvider = async () => {
 const sealer: Sealer = await createSealer(Buffer.alloc(32, 7).toString("base64"));
 
 let logSink = 0;
-function app(store: AccountStore, clients: ResourceStore<Client>): Hono<any> {
+function app(store: ResourceStore<AwsAccount>, clients: ResourceStore<Client>): Hono<any> {
   return createApp({
     store,
     clients,
@@ -116,7 +116,7 @@ type Kv = Awaited<ReturnType<typeof openKv>>;
  * JSON bytes): 100,000 store.put calls (a read and a checked commit each) take ~25 s here, batches a few. Then proves the layout:
  * the bytes of account 0 must not change when the store itself writes the same account over them.
  */
-async function fill(kv: Kv, store: AccountStore, count: number): Promise<number> {
+async function fill(kv: Kv, store: ResourceStore<AwsAccount>, count: number): Promise<number> {
   const started = performance.now();
   const lastUpdated = new Date().toISOString();
   const encoder = new TextEncoder();

@@ -20,7 +20,7 @@ import { Hash } from "@smithy/hash-node";
 import { Sha256 } from "@aws-crypto/sha256-js";
 import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
-import { createPresigner, encodeRfc3986, webCryptoSha256, type PresignRequest } from "../src/signer.ts";
+import { createPresigner, encodeRfc3986, webCryptoSha256, type PresignRequest } from "../src/aws/signer.ts";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
 
 const args = process.argv.slice(2);
@@ -112,8 +112,8 @@ function isolatedCopy<T>(id: string): T {
 }
 type SmithyModule = typeof import("@smithy/signature-v4");
 type Aws4fetchModule = typeof import("aws4fetch");
-const signerModuleForWeb: typeof import("../src/signer.ts") = await import(
-  new URL("../src/signer.ts?instance=web-crypto", import.meta.url).href
+const signerModuleForWeb: typeof import("../src/aws/signer.ts") = await import(
+  new URL("../src/aws/signer.ts?instance=web-crypto", import.meta.url).href
 );
 const oursWeb = signerModuleForWeb.createPresigner(signerModuleForWeb.webCryptoSha256());
 

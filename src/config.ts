@@ -8,6 +8,38 @@ export class SettingError extends Error {
   override name = "SettingError";
 }
 
+/** Every variable the server itself reads (the credential chain reads its own: credentials/names.ts). */
+export const SERVER_ENV_NAMES = [
+  "PORT", "HOST", "SIGNPOST_DATA_DIR", "SIGNPOST_ADMIN_TOKEN", "SIGNPOST_ENCRYPTION_KEY", "SIGNPOST_CORS_ORIGINS",
+  "SIGNPOST_ACCOUNT_CACHE_MS", "DENO_DEPLOYMENT_ID",
+] as const;
+
+export const DEFAULT_DATA_DIR = ".signpost";
+
+export interface Settings {
+  port: number;
+  host: string;
+  /** SIGNPOST_DATA_DIR as given (each runtime resolves it), default .signpost. */
+  dataDir: string;
+  adminToken: string | undefined;
+  encryptionKey: string | undefined;
+  corsOrigins: string[];
+  cacheMs: number;
+}
+
+/** All of them, parsed once; a bad one throws a SettingError naming it. */
+export function readSettings(env: Env): Settings {
+  return {
+    port: port(env),
+    host: env.HOST || "127.0.0.1",
+    dataDir: (env.SIGNPOST_DATA_DIR || DEFAULT_DATA_DIR).replace(/(.)\/+$/, "$1"),
+    adminToken: adminToken(env.SIGNPOST_ADMIN_TOKEN),
+    encryptionKey: env.SIGNPOST_ENCRYPTION_KEY || undefined,
+    corsOrigins: corsOrigins(env),
+    cacheMs: cacheMs(env),
+  };
+}
+
 /** PORT: 0 (any free port) to 65535; default 8787. */
 export function port(env: Env): number {
   const value = env.PORT ?? "8787";

@@ -2,7 +2,7 @@
 // (to check), and µs per URL for each signer over interleaved rounds of N sequential URLs. Besides the Web Crypto
 // workload, "ours-node": our signer on node:crypto, which is what src/runtime/deno.ts signs with.
 import { nodeSha256 } from "../../src/runtime/node-crypto.ts";
-import { createPresigner } from "../../src/signer.ts";
+import { createPresigner } from "../../src/aws/signer.ts";
 import { presignRequest, sign as signWeb, signEach, type Who } from "./workload.ts";
 
 // Through globalThis, so that tsc (Node types) checks this file too.

@@ -3,7 +3,7 @@
 // aws4fetch's AwsV4Signer (the usual small Web Crypto signer) as the reference, on the same PUT requests as
 // bench/signer.ts uses.
 import { AwsV4Signer } from "aws4fetch";
-import { createPresigner, encodeRfc3986, type PresignRequest, webCryptoSha256 } from "../../src/signer.ts";
+import { createPresigner, encodeRfc3986, type PresignRequest, webCryptoSha256 } from "../../src/aws/signer.ts";
 
 export const REGION = "eu-central-1";
 export const BUCKET = "signpost-bench";

@@ -1,11 +1,12 @@
 // The default credential chain, in the order of @aws-sdk/credential-provider-node, and the memo in front of it.
 import { HttpError } from "../errors.ts";
-import type { Credentials, HeaderSigner } from "../signer.ts";
+import type { Credentials, HeaderSigner } from "../aws/signer.ts";
 import { type ContainerOptions, containerSource } from "./container.ts";
 import { envSource } from "./env.ts";
 import { type ImdsOptions, imdsSource } from "./imds.ts";
 import type { CredentialProvider, CredentialSource, HostIO, Log } from "./provider.ts";
-import { credentialsUnavailable, describeError } from "./provider.ts";
+import { credentialsUnavailable } from "./provider.ts";
+import { describeError } from "../errors.ts";
 import { sharedFilesSource } from "./shared-files.ts";
 import { webIdentitySource } from "./web-identity.ts";
 
@@ -136,5 +137,17 @@ export function defaultChain(io: HostIO, options: DefaultChainOptions): Credenti
     imdsSource(io, options.imds),
   ];
   const log = options.log;
+  return memoize(chain(sources, { now, ...(log ? { log } : {}) }), { now, what: "default credentials", ...(log ? { log } : {}) });
+}
+
+/**
+ * The part of the chain an edge runtime (a Worker) can reach: the environment (its bindings), then web identity
+ * with a token it holds (`token`, named `tokenName` in messages). No files, processes or metadata endpoints.
+ */
+export function edgeChain(io: HostIO, options: ChainOptions & { token?: string; tokenName: string }): CredentialProvider {
+  const { token } = options;
+  const sources = [envSource(io.env), webIdentitySource(io, { tokenName: options.tokenName, ...(token ? { token: async () => token } : {}) })];
+  const log = options.log;
+  const now = options.now ?? io.now ?? Date.now;
   return memoize(chain(sources, { now, ...(log ? { log } : {}) }), { now, what: "default credentials", ...(log ? { log } : {}) });
 }

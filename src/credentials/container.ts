@@ -1,7 +1,9 @@
 // Container credentials: ECS/Fargate task roles, EKS Pod Identity, App Runner
 // (https://docs.aws.amazon.com/sdkref/latest/guide/feature-container-credentials.html).
 import type { CredentialSource, HostIO, SourceResult } from "./provider.ts";
-import { credentialsFromJson, describeError, fetchText, sleep } from "./provider.ts";
+import { credentialsFromJson, fetchText } from "./provider.ts";
+import { describeError } from "../errors.ts";
+import { sleep } from "../aws/client.ts";
 
 const ECS_HOST = "http://169.254.170.2";
 

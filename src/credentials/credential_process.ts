@@ -1,7 +1,8 @@
 // credential_process: a command from the shared config that prints credentials as JSON
 // (https://docs.aws.amazon.com/sdkref/latest/guide/feature-process-credentials.html).
 import type { HostIO, SourceResult } from "./provider.ts";
-import { credentialsFromJson, describeError } from "./provider.ts";
+import { credentialsFromJson } from "./provider.ts";
+import { describeError } from "../errors.ts";
 
 export const PROCESS_TIMEOUT_MS = 60_000;
 

@@ -3,7 +3,8 @@
 // IMDSv2 only: a session token first (PUT), then the role name, then its credentials. signpost does not fall back
 // to IMDSv1; in a container on EC2 set the instance's metadata hop limit to 2 so the PUT's answer reaches it.
 import type { CredentialSource, HostIO, SourceResult } from "./provider.ts";
-import { credentialsFromJson, describeError, fetchText } from "./provider.ts";
+import { credentialsFromJson, fetchText } from "./provider.ts";
+import { describeError } from "../errors.ts";
 
 const CREDENTIALS_PATH = "/latest/meta-data/iam/security-credentials/";
 const ROLE_NAME = /^[\w+=,.@-]{1,128}$/;

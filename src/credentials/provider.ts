@@ -1,8 +1,8 @@
 // The credential seam: what a provider is, what a source reports, and what the host runtime lends them.
 // Core code: no node:*, Deno.* or process here; the runtime entry passes a HostIO in.
 import { HttpError } from "../errors.ts";
-import { fetchOutbound } from "../outbound.ts";
-import type { Credentials } from "../signer.ts";
+import { fetchOutbound } from "../aws/client.ts";
+import type { Credentials } from "../aws/signer.ts";
 
 /** Resolves credentials for accounts without their own keys (the AWS default chain's seam). */
 export type CredentialProvider = () => Promise<Credentials>;
@@ -48,36 +48,6 @@ export interface CredentialSource {
   /** Short name used in messages: "environment", "shared files", ... */
   name: string;
   resolve(): Promise<SourceResult>;
-}
-
-// Network failures in words, by the codes Node (undici) gives them and the messages Deno and workerd use.
-const NETWORK_CAUSES: [RegExp, string][] = [
-  [/ECONNREFUSED|connection refused/i, "connection refused"],
-  [/ENOTFOUND|EAI_AGAIN|EAI_NONAME|dns error|failed to lookup|name or service not known|no such host/i, "DNS: no such host"],
-  [/ETIMEDOUT|UND_ERR_CONNECT_TIMEOUT|timed out/i, "timed out"],
-  [/ECONNRESET|UND_ERR_SOCKET|connection reset|connection closed|network connection lost/i, "connection reset"],
-  [/EHOSTUNREACH|ENETUNREACH|unreachable/i, "host unreachable"],
-  [/CERT|TLS|SSL|certificate|handshake|corrupt message/i, "TLS"],
-];
-
-/** A short, secret-free description of a thrown value: a code or class and the first line of the message. */
-export function describeError(error: unknown): string {
-  if (error instanceof Error) {
-    if (error.name === "TimeoutError") return "timed out";
-    if (error.name === "AbortError") return "aborted";
-    const code = (error as { code?: unknown }).code;
-    const cause = (error as { cause?: { code?: unknown; message?: unknown } }).cause;
-    const detail =
-      typeof code === "string" ? code
-      : typeof cause?.code === "string" ? cause.code
-      : typeof cause?.message === "string" ? cause.message.split("\n")[0]
-      : error.message.split("\n")[0];
-    const network = detail ? NETWORK_CAUSES.find(([pattern]) => pattern.test(detail))?.[1] : undefined;
-    // "connection refused (ECONNREFUSED)", "TLS (CERT_HAS_EXPIRED)"; a long message (Deno's) is left at the words.
-    if (network && detail) return detail.length > 40 || detail === network ? network : `${network} (${detail})`;
-    return detail ? `${error.name === "Error" ? "" : `${error.name}: `}${detail}`.slice(0, 200) : error.name;
-  }
-  return typeof error;
 }
 
 const RFC3339 = /^(\d{4}-\d{2}-\d{2}[Tt ]\d{2}:\d{2}:\d{2})(\.\d+)?([Zz]|[+-]\d{2}:\d{2})$/;
@@ -136,6 +106,3 @@ export async function fetchText(
 ): Promise<{ status: number; text: string }> {
   return fetchOutbound(io.fetch ?? fetch, url, { ...init, maxBytes: MAX_ANSWER_BYTES });
 }
-
-/** Waits, e.g. between retries. */
-export const sleep = (ms: number) => new Promise<void>((resolve) => setTimeout(resolve, ms));

@@ -1,14 +1,14 @@
 // The shared config and credentials files (~/.aws/config, ~/.aws/credentials), profile AWS_PROFILE or default:
 // static keys, role_arn with source_profile or credential_source (STS AssumeRole), web_identity_token_file, and
 // credential_process, resolved in the order the AWS SDK for JavaScript uses (@aws-sdk/credential-provider-ini).
-import type { Credentials, HeaderSigner } from "../signer.ts";
+import type { Credentials, HeaderSigner } from "../aws/signer.ts";
 import { containerSource } from "./container.ts";
 import { envSource } from "./env.ts";
 import { imdsSource } from "./imds.ts";
 import { loadSharedFiles, type Profile } from "./ini.ts";
 import { processCredentials } from "./credential_process.ts";
 import type { CredentialSource, HostIO, SourceResult } from "./provider.ts";
-import { callSts, stsEndpoint } from "./sts.ts";
+import { callSts, stsEndpoint } from "../aws/sts.ts";
 import { webIdentityCredentials } from "./web-identity.ts";
 
 export interface SharedFilesOptions {

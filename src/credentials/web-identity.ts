@@ -1,8 +1,8 @@
 // Web identity (EKS IRSA and any OIDC issuer): AWS_WEB_IDENTITY_TOKEN_FILE + AWS_ROLE_ARN (+ AWS_ROLE_SESSION_NAME),
 // exchanged with STS AssumeRoleWithWebIdentity (https://docs.aws.amazon.com/eks/latest/userguide/iam-roles-for-service-accounts.html).
 import type { CredentialSource, HostIO, SourceResult } from "./provider.ts";
-import { describeError } from "./provider.ts";
-import { callSts, stsEndpoint } from "./sts.ts";
+import { describeError } from "../errors.ts";
+import { callSts, stsEndpoint } from "../aws/sts.ts";
 
 export interface WebIdentity {
   roleArn: string;

@@ -3,20 +3,16 @@
 // Deno and Deno Deploy entry (`deno task start` runs it through deno-start.ts, which grants the permissions). Accounts
 // and clients in Deno KV: on Deno Deploy its managed database, elsewhere the file SIGNPOST_DATA_DIR/accounts.kv (the
 // same format as the Node store, with the same kept admin token and encryption key, so the two can take turns).
-import type { AwsAccount } from "../account.ts";
-import { createApp } from "../app.ts";
-import type { Client } from "../clients.ts";
-import * as settings from "../config.ts";
+import type { AwsAccount } from "../domain/account.ts";
+import type { Client } from "../domain/client.ts";
+import { adminToken, readSettings, SERVER_ENV_NAMES, SettingError } from "../config.ts";
+import { compose } from "../compose.ts";
 import { defaultChain } from "../credentials/chain.ts";
-import { createRoleCredentials } from "../credentials/roles.ts";
-import { sealerFrom } from "../seal.ts";
-import { createPresigner } from "../signer.ts";
-import { cachedStore } from "../store/cache.ts";
+import { CREDENTIAL_ENV_NAMES } from "../credentials/names.ts";
+import { sealerFrom } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
-import type { ResourceStore } from "../store/store.ts";
 import { denoIo, readEnv } from "./deno-io.ts";
-import { CREDENTIAL_ENV_NAMES, DEFAULT_DATA_DIR, SERVER_ENV_NAMES } from "./deno-permissions.ts";
-import { keptSecret, randomSecret, type SecretFiles } from "./kept-secret.ts";
+import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 
 function log(stream: "stdout" | "stderr", entry: Record<string, unknown>) {
@@ -52,47 +48,38 @@ async function main() {
   // Read by name: `deno task start` grants --allow-env for exactly these. A name the permissions deny reads as unset.
   const { env, denied } = readEnv([...SERVER_ENV_NAMES, ...CREDENTIAL_ENV_NAMES]);
   if (denied.length) log("stderr", { level: "warn", message: "not permitted to read these variables (--allow-env); taken as unset", variables: denied.join(",") });
+  const settings = readSettings(env);
   const onDeploy = env.DENO_DEPLOYMENT_ID !== undefined;
-  const dataDir = onDeploy ? undefined : (env.SIGNPOST_DATA_DIR || DEFAULT_DATA_DIR).replace(/\/+$/, "");
-  const port = settings.port(env);
-  const cacheMs = settings.cacheMs(env);
-  const cached = <T extends AwsAccount | Client>(store: ResourceStore<T>) => (cacheMs > 0 ? cachedStore(store, cacheMs) : store);
-  let adminToken = settings.adminToken(env.SIGNPOST_ADMIN_TOKEN);
-  let encryptionKey = env.SIGNPOST_ENCRYPTION_KEY;
-
+  const dataDir = onDeploy ? undefined : settings.dataDir;
+  let { adminToken: token, encryptionKey } = settings;
   if (dataDir) {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
     if (((await Deno.stat(dataDir)).mode ?? 0) & 0o077) log("stderr", { level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir });
     // Outside Deno Deploy, kept in the data folder as Node keeps them: one folder, either runtime.
-    const admin = await keptSecret(files, { configured: adminToken, path: `${dataDir}/admin-token`, make: () => randomSecret(true) });
-    if (admin.source === "file") log("stderr", { message: "SIGNPOST_ADMIN_TOKEN read from file", file: `${dataDir}/admin-token` });
-    if (admin.source === "generated") console.error(`signpost: generated an admin token, kept in ${dataDir}/admin-token (mode 0600):\n${admin.value}`);
-    adminToken = settings.adminToken(admin.value);
-    const key = await keptSecret(files, { configured: encryptionKey, path: `${dataDir}/encryption-key`, make: () => randomSecret(false) });
-    if (key.source === "file") log("stderr", { message: "SIGNPOST_ENCRYPTION_KEY read from file", file: `${dataDir}/encryption-key` });
-    if (key.source === "generated") log("stderr", { message: "generated an encryption key for secrets at rest", file: `${dataDir}/encryption-key` });
-    encryptionKey = key.value;
+    const kept = await folderSecrets(files, dataDir, settings, (entry) => log("stderr", entry), (text) => console.error(text.trimEnd()));
+    token = adminToken(kept.adminToken);
+    encryptionKey = kept.encryptionKey;
   }
   // On Deno Deploy without SIGNPOST_ADMIN_TOKEN every route but /health answers 503 (fail closed); without
   // SIGNPOST_ENCRYPTION_KEY, storing or using a secret does.
-
   const kv = await Deno.openKv(dataDir ? await privateDatabase(`${dataDir}/accounts.kv`) : undefined);
-  // Deno's node:crypto answers synchronously: 3x the URLs per second of its Web Crypto (awaited on a worker thread).
-  const signer = createPresigner(nodeSha256);
   const io = denoIo(env, { deploy: onDeploy });
-  const app = createApp({
-    store: cached(denoKvStore<AwsAccount>(kv, "AwsAccount")),
-    clients: cached(denoKvStore<Client>(kv, "Client")),
+  const logLine = (entry: Record<string, unknown>) => log("stdout", entry);
+  const app = compose({
+    accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"),
+    clients: denoKvStore<Client>(kv, "Client"),
     sealer: await sealerFrom(encryptionKey),
+    // Deno's node:crypto answers synchronously: 3x the URLs per second of its Web Crypto (awaited on a worker thread).
+    sha256: nodeSha256,
     // The default chain as far as the permissions reach (see README, Deno): env, ~/.aws, token files, container, IMDS.
-    credentials: defaultChain(io, { signer, log: (entry) => log("stdout", entry) }),
-    roles: createRoleCredentials(io, { signer, log: (entry) => log("stdout", entry) }),
-    presigner: signer,
-    config: { adminToken, corsOrigins: settings.corsOrigins(env) },
-    log: (entry) => log("stdout", entry),
+    io,
+    credentials: (signer) => defaultChain(io, { signer, log: logLine }),
+    settings: { ...settings, adminToken: token },
+    log: logLine,
   });
 
-  const hostname = env.HOST ?? "127.0.0.1";
+  const { port, cacheMs } = settings;
+  const hostname = settings.host;
   let server: Deno.HttpServer;
   try {
     server = Deno.serve({
@@ -104,8 +91,8 @@ async function main() {
       },
     }, app.fetch);
   } catch (error) {
-    if (error instanceof Deno.errors.AddrInUse) throw new settings.SettingError(`port ${port} on ${hostname} is in use: set PORT to another (0 picks a free one)`);
-    if (error instanceof Deno.errors.AddrNotAvailable) throw new settings.SettingError(`HOST ${hostname} is not an address of this machine`);
+    if (error instanceof Deno.errors.AddrInUse) throw new SettingError(`port ${port} on ${hostname} is in use: set PORT to another (0 picks a free one)`);
+    if (error instanceof Deno.errors.AddrNotAvailable) throw new SettingError(`HOST ${hostname} is not an address of this machine`);
     throw error;
   }
 

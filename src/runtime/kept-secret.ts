@@ -1,7 +1,7 @@
 // The admin token and the encryption key on Node and Deno: from the environment, else the one kept in the data
 // folder, else a new one written there (mode 0600; never over a file another start wrote in the meantime). One
 // logic for both, so that Node and Deno can take turns on one data folder.
-import { toBase64 } from "../seal.ts";
+import { randomBase64Url, toBase64 } from "../crypto/encoding.ts";
 
 export interface SecretFiles {
   /** The file's text, or undefined when it does not exist. */
@@ -13,10 +13,7 @@ export interface SecretFiles {
 export type SecretSource = "environment" | "file" | "generated";
 
 /** 32 random bytes, base64 (url-safe without padding when `url`). */
-export function randomSecret(url: boolean): string {
-  const text = toBase64(crypto.getRandomValues(new Uint8Array(32)));
-  return url ? text.replace(/\+/g, "-").replace(/\//g, "_").replace(/=+$/, "") : text;
-}
+export const randomSecret = (url: boolean): string => (url ? randomBase64Url(32) : toBase64(crypto.getRandomValues(new Uint8Array(32))));
 
 export async function keptSecret(files: SecretFiles, options: { configured: string | undefined; path: string; make: () => string }): Promise<{ value: string; source: SecretSource }> {
   if (options.configured) return { value: options.configured, source: "environment" };
@@ -32,4 +29,27 @@ export async function keptSecret(files: SecretFiles, options: { configured: stri
     }
   }
   throw new Error(`${options.path} is empty`);
+}
+
+/**
+ * The admin token and the encryption key of a data folder, from the settings or kept there, with the lines a start
+ * prints about them (`say` a log line; `announce` the one time a generated admin token is shown).
+ */
+export async function folderSecrets(
+  files: SecretFiles,
+  dataDir: string,
+  configured: { adminToken: string | undefined; encryptionKey: string | undefined },
+  say: (entry: Record<string, string>) => void,
+  announce: (text: string) => void,
+): Promise<{ adminToken: string; encryptionKey: string }> {
+  const tokenFile = `${dataDir}/admin-token`;
+  const keyFile = `${dataDir}/encryption-key`;
+  const admin = await keptSecret(files, { configured: configured.adminToken, path: tokenFile, make: () => randomSecret(true) });
+  if (admin.source === "file") say({ message: "SIGNPOST_ADMIN_TOKEN read from file", file: tokenFile });
+  if (admin.source === "generated") announce(`signpost: generated an admin token, kept in ${tokenFile} (mode 0600):\n${admin.value}\n`);
+  // Sealing key for secrets at rest: generated once and kept beside the data (back it up apart from it).
+  const key = await keptSecret(files, { configured: configured.encryptionKey, path: keyFile, make: () => randomSecret(false) });
+  if (key.source === "file") say({ message: "SIGNPOST_ENCRYPTION_KEY read from file", file: keyFile });
+  if (key.source === "generated") say({ message: "generated an encryption key for secrets at rest", file: keyFile });
+  return { adminToken: admin.value, encryptionKey: key.value };
 }

@@ -2,7 +2,7 @@
 // call to another thread (Node's thread pool: ~34 µs each).
 import * as nodeCrypto from "node:crypto";
 import type { KeyObject } from "node:crypto";
-import type { Sha256 } from "../signer.ts";
+import type { Sha256 } from "../aws/signer.ts";
 
 const { createHash, createHmac, createSecretKey } = nodeCrypto;
 

@@ -4,18 +4,14 @@ import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { openKv } from "@deno/kv";
-import type { AwsAccount } from "../account.ts";
-import { createApp } from "../app.ts";
-import type { Client } from "../clients.ts";
-import * as settings from "../config.ts";
+import type { AwsAccount } from "../domain/account.ts";
+import type { Client } from "../domain/client.ts";
+import { adminToken, readSettings } from "../config.ts";
+import { compose } from "../compose.ts";
 import { defaultChain } from "../credentials/chain.ts";
-import { createRoleCredentials } from "../credentials/roles.ts";
-import { createSealer } from "../seal.ts";
-import { createPresigner } from "../signer.ts";
-import { cachedStore } from "../store/cache.ts";
+import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
-import type { ResourceStore } from "../store/store.ts";
-import { keptSecret, randomSecret, type SecretFiles } from "./kept-secret.ts";
+import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
 
@@ -77,39 +73,26 @@ function warnIfOpen(dataDir: string) {
 }
 
 async function main() {
-  const env = process.env;
-  const dataDir = resolve(env.SIGNPOST_DATA_DIR || ".signpost");
-  const port = settings.port(env);
-  const hostname = env.HOST || "127.0.0.1";
-  // How long an account or client read is trusted; 0 reads the store on every request (the HTTP bench times both).
-  const cacheMs = settings.cacheMs(env);
-  const cached = <T extends AwsAccount | Client>(store: ResourceStore<T>) => (cacheMs > 0 ? cachedStore(store, cacheMs) : store);
-  const token = settings.adminToken(env.SIGNPOST_ADMIN_TOKEN);
-
+  const settings = readSettings(process.env);
+  const dataDir = resolve(settings.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   warnIfOpen(dataDir);
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
-  const admin = await keptSecret(files, { configured: token, path: join(dataDir, "admin-token"), make: () => randomSecret(true) });
-  if (admin.source === "file") writeLine(process.stderr, { message: "SIGNPOST_ADMIN_TOKEN read from file", file: join(dataDir, "admin-token") });
-  if (admin.source === "generated") process.stderr.write(`signpost: generated an admin token, kept in ${join(dataDir, "admin-token")} (mode 0600):\n${admin.value}\n`);
-  // Sealing key for secrets at rest: generated once and kept beside the data (back it up apart from it).
-  const encryptionKey = await keptSecret(files, { configured: env.SIGNPOST_ENCRYPTION_KEY, path: join(dataDir, "encryption-key"), make: () => randomSecret(false) });
-  if (encryptionKey.source === "file") writeLine(process.stderr, { message: "SIGNPOST_ENCRYPTION_KEY read from file", file: join(dataDir, "encryption-key") });
-  if (encryptionKey.source === "generated") writeLine(process.stderr, { message: "generated an encryption key for secrets at rest", file: join(dataDir, "encryption-key") });
-  const signer = createPresigner(nodeSha256);
   const io = nodeIo();
   const log = batchedLines(process.stdout);
-  const app = createApp({
-    store: cached(denoKvStore<AwsAccount>(kv, "AwsAccount")),
-    clients: cached(denoKvStore<Client>(kv, "Client")),
-    sealer: await createSealer(encryptionKey.value), // a bad key stops the start with its reason
-    credentials: defaultChain(io, { signer, log }),
-    roles: createRoleCredentials(io, { signer, log }),
-    presigner: signer,
-    config: { adminToken: settings.adminToken(admin.value), corsOrigins: settings.corsOrigins(env) },
+  const kept = await folderSecrets(files, dataDir, settings, (entry) => writeLine(process.stderr, entry), (text) => process.stderr.write(text));
+  const app = compose({
+    accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"),
+    clients: denoKvStore<Client>(kv, "Client"),
+    sealer: await createSealer(kept.encryptionKey), // a bad key stops the start with its reason
+    sha256: nodeSha256,
+    io,
+    credentials: (signer) => defaultChain(io, { signer, log }),
+    settings: { ...settings, adminToken: adminToken(kept.adminToken) },
     log,
   });
 
+  const { port, host: hostname, cacheMs } = settings;
   const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
     const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
     writeLine(process.stderr, { message: "listening", url: `http://${host}:${info.port}`, dataDir, cacheMs });

@@ -4,22 +4,16 @@
 // (AWS_WEB_IDENTITY_TOKEN + AWS_ROLE_ARN); no files, no processes, no metadata endpoints. Accounts with role-arn
 // assume their role through STS.
 import type { ExecutionContext, KVNamespace } from "@cloudflare/workers-types";
-import type { AwsAccount } from "../account.ts";
-import { type App, createApp } from "../app.ts";
-import type { Client } from "../clients.ts";
-import { render } from "../body.ts";
-import * as settings from "../config.ts";
-import { SettingError } from "../config.ts";
+import type { App } from "../app.ts";
+import { webCryptoSha256 } from "../aws/signer.ts";
+import { compose } from "../compose.ts";
+import { edgeChain } from "../credentials/chain.ts";
+import { readSettings, SettingError } from "../config.ts";
+import { sealerFrom } from "../crypto/seal.ts";
+import type { AwsAccount } from "../domain/account.ts";
+import type { Client } from "../domain/client.ts";
 import { operationOutcome } from "../errors.ts";
-import { chain, memoize } from "../credentials/chain.ts";
-import { envSource } from "../credentials/env.ts";
-import type { HostIO } from "../credentials/provider.ts";
-import { createRoleCredentials } from "../credentials/roles.ts";
-import { webIdentitySource } from "../credentials/web-identity.ts";
-import { sealerFrom } from "../seal.ts";
-import { createPresigner, webCryptoSha256 } from "../signer.ts";
-import { cachedStore } from "../store/cache.ts";
-import type { ResourceStore } from "../store/store.ts";
+import { render } from "../http/body.ts";
 import { workersKvStore } from "../store/workers-kv.ts";
 
 export interface Env {
@@ -47,25 +41,21 @@ export interface Env {
 let app: Promise<App> | undefined;
 
 async function build(env: Env): Promise<App> {
-  const log = (entry: Record<string, unknown>) => console.log(JSON.stringify(entry));
-  const signer = createPresigner(webCryptoSha256());
-  // Text bindings only (secrets and vars), as the chain's environment.
+  // Text bindings only (secrets and vars), as the settings and the chain's environment.
   const vars = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
-  const io: HostIO = { env: vars, metadataEndpoints: false };
-  const token = env.AWS_WEB_IDENTITY_TOKEN;
-  // The part of the default chain a Worker can reach. Not defaultChain itself: its file and metadata sources
-  // would only step aside here, and they would push the bundle past its 40 KB budget.
-  const sources = [envSource(vars), webIdentitySource(io, { tokenName: "the binding AWS_WEB_IDENTITY_TOKEN", ...(token ? { token: async () => token } : {}) })];
-  const cacheMs = settings.cacheMs(vars);
-  const cached = <T extends AwsAccount | Client>(store: ResourceStore<T>) => (cacheMs > 0 ? cachedStore(store, cacheMs) : store);
-  return createApp({
-    store: cached(workersKvStore<AwsAccount>(env.ACCOUNTS, "AwsAccount")),
-    clients: cached(workersKvStore<Client>(env.ACCOUNTS, "Client")),
-    sealer: await sealerFrom(env.SIGNPOST_ENCRYPTION_KEY),
-    credentials: memoize(chain(sources, { log }), { what: "default credentials", log }),
-    roles: createRoleCredentials(io, { signer, log }),
-    presigner: signer,
-    config: { adminToken: env.SIGNPOST_ADMIN_TOKEN, corsOrigins: settings.corsOrigins(vars) },
+  const settings = readSettings(vars);
+  const io = { env: vars, metadataEndpoints: false };
+  const log = (entry: Record<string, unknown>) => console.log(JSON.stringify(entry));
+  return compose({
+    accounts: workersKvStore<AwsAccount>(env.ACCOUNTS, "AwsAccount"),
+    clients: workersKvStore<Client>(env.ACCOUNTS, "Client"),
+    sealer: await sealerFrom(settings.encryptionKey),
+    sha256: webCryptoSha256(),
+    io,
+    // The part of the chain a Worker can reach (its bindings, and web identity with a bound token): the file and
+    // metadata sources would only step aside here, and they would weigh on the bundle.
+    credentials: () => edgeChain(io, { log, token: env.AWS_WEB_IDENTITY_TOKEN, tokenName: "the binding AWS_WEB_IDENTITY_TOKEN" }),
+    settings,
     log,
   });
 }

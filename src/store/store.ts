@@ -1,4 +1,4 @@
-import type { AwsAccount } from "../account.ts";
+// Where resources live, whatever the engine: a generic contract (test/unit/store/contract.ts) every store keeps.
 
 /** What every stored resource has. */
 export interface Resource {
@@ -22,4 +22,3 @@ export interface ResourceStore<T extends Resource> {
   delete(id: string, check?: (stored: T) => void): Promise<T | null>;
 }
 
-export type AccountStore = ResourceStore<AwsAccount>;

@@ -3,8 +3,8 @@
 /// <reference lib="deno.unstable" />
 import { createApp } from "../../src/app.ts";
 import { fromEnv } from "../../src/credentials/env.ts";
-import { createSealer } from "../../src/seal.ts";
-import { createPresigner, webCryptoSha256 } from "../../src/signer.ts";
+import { createSealer } from "../../src/crypto/seal.ts";
+import { createPresigner, webCryptoSha256 } from "../../src/aws/signer.ts";
 import { denoKvStore } from "../../src/store/kv.ts";
 
 function assertEquals(actual: unknown, expected: unknown, message = "") {

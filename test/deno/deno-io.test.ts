@@ -4,7 +4,7 @@
 import { defaultChain } from "../../src/credentials/chain.ts";
 import { HttpError } from "../../src/errors.ts";
 import { denoIo, readEnv } from "../../src/runtime/deno-io.ts";
-import { createPresigner, webCryptoSha256 } from "../../src/signer.ts";
+import { createPresigner, webCryptoSha256 } from "../../src/aws/signer.ts";
 
 function assert(condition: unknown, message: string): asserts condition {
   if (!condition) throw new Error(message);

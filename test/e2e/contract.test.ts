@@ -2,7 +2,7 @@
 // Deno with its task, the Worker's deploy bundle in workerd), accounts created through the API, and every URL
 // it hands out judged by a real S3 server (RGW, which checks SigV4 strictly; or any S3 given by S3_ENDPOINT).
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
-import { contentDisposition } from "../../src/validate.ts";
+import { contentDisposition } from "../../src/domain/presign.ts";
 import { KEY_CORPUS } from "../corpus.ts";
 import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
 import "./s3-target.ts";

@@ -7,19 +7,17 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { serve } from "@hono/node-server";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
-import { createApp } from "../../src/app.ts";
 import { defaultChain } from "../../src/credentials/chain.ts";
 import { nodeIo } from "../../src/runtime/node-io.ts";
 import { nodeSha256 } from "../../src/runtime/node-crypto.ts";
-import { createPresigner } from "../../src/signer.ts";
-import { memoryStore } from "../../src/store/memory.ts";
+import { createPresigner } from "../../src/aws/signer.ts";
+import { createTestApp } from "../app.ts";
 import { containerEndpoint, imdsEndpoint, type ContainerEndpoint, type ImdsEndpoint, type TestCredentials } from "../aws-endpoints.ts";
 import { signedBy } from "../verify-url.ts";
 import { startOidcIssuer, type OidcIssuer } from "./oidc-issuer.ts";
 import { ROLE, rgwIam } from "./rgw-iam.ts";
 import "./s3-target.ts";
 import { apiClient, type RunningService, startService } from "./service.ts";
-import { testSealer } from "../sealer.ts";
 
 const s3 = inject("s3");
 const TOKEN = "credentials-admin-token-0123456789abcdef";
@@ -263,13 +261,10 @@ describe.skipIf(!s3.rgwDir)("temporary credentials on RGW", () => {
       // The real app over real HTTP; only the credential chain's clock can be moved forward.
       let offset = 0;
       const io = nodeIo({ HOME: dir, AWS_CONTAINER_CREDENTIALS_FULL_URI: `${endpoint.origin}/v1/credentials` });
-      const app = createApp({
-        store: memoryStore(),
-        clients: memoryStore(),
-        sealer: testSealer,
+      const { app } = createTestApp({
         credentials: defaultChain(io, { signer: createPresigner(nodeSha256), now: () => Date.now() + offset }),
-        presigner: createPresigner(nodeSha256),
-        config: { adminToken: TOKEN },
+        adminToken: TOKEN,
+        now: Date.now, // RGW checks the signing time
       });
       const server = serve({ fetch: app.fetch, port: 0, hostname: "127.0.0.1" });
       await new Promise((resolve) => server.once("listening", resolve));

@@ -2,12 +2,13 @@
 // - node:   `npm start`
 // - deno:   the `deno task start` command from deno.json (its data folder swapped for the test's own)
 // - worker: the bundle `wrangler deploy --dry-run` builds, in real workerd through Miniflare, with a KV namespace
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { Miniflare } from "miniflare";
+import { buildWorker } from "../worker.ts";
 
 export const ROOT = fileURLToPath(new URL("../..", import.meta.url));
 
@@ -88,23 +89,6 @@ async function startProcess(runtime: Runtime, child: ChildProcess): Promise<Runn
       return code;
     },
   };
-}
-
-let built: Promise<string> | undefined;
-
-/** Builds the Worker as `wrangler deploy` would, offline; resolves with the output folder. */
-export function buildWorker(): Promise<string> {
-  built ??= new Promise((resolve, reject) => {
-    const outDir = mkdtempSync(join(tmpdir(), "signpost-worker-"));
-    const config = mkdtempSync(join(tmpdir(), "signpost-wrangler-config-"));
-    const env = { ...process.env, WRANGLER_SEND_METRICS: "false", CLOUDFLARE_CF_FETCH_ENABLED: "false", XDG_CONFIG_HOME: config, NO_COLOR: "1" };
-    execFile("npx", ["wrangler", "deploy", "--dry-run", "--outdir", outDir], { cwd: ROOT, env }, (error, stdout, stderr) => {
-      rmSync(config, { recursive: true, force: true });
-      if (error) reject(new Error(`wrangler deploy --dry-run failed:\n${stdout}${stderr}`));
-      else resolve(outDir);
-    });
-  });
-  return built;
 }
 
 function compatibilityDate(): string {

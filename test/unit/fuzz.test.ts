@@ -4,14 +4,15 @@
 // manager never widens a grant nor touches a peer, and no call signpost makes itself may follow a redirect.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import type { AwsAccount } from "../../src/account.ts";
+import type { AwsAccount } from "../../src/domain/account.ts";
 import { createApp } from "../../src/app.ts";
-import { type Client, effectivePolicy, type Policy, policyWithin } from "../../src/clients.ts";
+import type { Client } from "../../src/domain/client.ts";
+import { effectivePolicy, type Policy, policyWithin } from "../../src/domain/policy.ts";
 import { fromEnv } from "../../src/credentials/env.ts";
 import { nodeSha256 } from "../../src/runtime/node-crypto.ts";
-import { createPresigner } from "../../src/signer.ts";
+import { createPresigner } from "../../src/aws/signer.ts";
 import { memoryStore } from "../../src/store/memory.ts";
-import { testSealer } from "../sealer.ts";
+import { createTestApp } from "../app.ts";
 
 const ADMIN = "fuzz-admin-token-0123456789abcdef";
 const AWS_SECRET = "fuzz-aws-secret-key-0123456789";
@@ -22,7 +23,7 @@ describe("fuzz", () => {
     const clients = memoryStore<Client>();
     const accounts = memoryStore<AwsAccount>();
     let outbound = 0;
-    const app = createApp({
+    const { app } = createTestApp({
       store: accounts,
       clients,
       // Every call out (multipart, the back-end probe, STS) must refuse to be redirected; here S3 always redirects.
@@ -31,10 +32,9 @@ describe("fuzz", () => {
         expect(init?.redirect, String(input)).toBe("manual");
         return new Response(null, { status: 307, headers: { location: "http://127.0.0.2:1/elsewhere" } });
       },
-      sealer: testSealer,
       credentials: fromEnv({ AWS_ACCESS_KEY_ID: "ASIAFUZZ", AWS_SECRET_ACCESS_KEY: "fuzz-env-secret-0123456789" }),
-      presigner: createPresigner(nodeSha256),
-      config: { adminToken: ADMIN, maxBodyBytes: 8192 },
+      adminToken: ADMIN,
+      maxBodyBytes: 8192,
       now: () => Date.UTC(2026, 0, 2),
     });
     const admin = { authorization: `Bearer ${ADMIN}` };

@@ -1,0 +1,134 @@
+// Presigning, the use case: a grant (the caller authorized, the account found, the credentials chosen, the lifetime
+// fixed, never longer than the credentials live), then URLs under it. Also what a URL says beyond its key: the
+// expiration asked for, and the response headers a download asks S3 for.
+import { objectLocation } from "../aws/s3url.ts";
+import type { Credentials, Presigner, PresignRequest } from "../aws/signer.ts";
+import { HttpError } from "../errors.ts";
+import type { AccountReader, AwsAccount } from "./account.ts";
+import { CONTROL, LONE_SURROGATE } from "./names.ts";
+import { authorizePresign, type Caller, type ObjectOperation } from "./policy.ts";
+import type { Signing } from "./signing.ts";
+
+export const MAX_EXPIRATION = 604800; // SigV4 presigned URLs live at most 7 days
+export const DEFAULT_EXPIRATION = 86400;
+
+function invalid(message: string): never {
+  throw new HttpError(400, message);
+}
+
+/** `expiration` query parameter: decimal digits only, 1..604800; undefined when absent (the default applies). */
+export function parseExpiration(values: string[]): number | undefined {
+  if (values.length === 0) return undefined;
+  const range = `expiration must be a whole number of seconds from 1 to ${MAX_EXPIRATION}`;
+  if (values.length > 1) invalid(`${range}, given once`);
+  const value = values[0]!;
+  if (!/^\d{1,7}$/.test(value)) invalid(range);
+  const seconds = Number(value);
+  if (seconds < 1 || seconds > MAX_EXPIRATION) invalid(range);
+  return seconds;
+}
+
+
+export interface UrlLifetime {
+  /** X-Amz-Expires: the requested seconds, or fewer when the credentials expire sooner. */
+  expiresIn: number;
+  /** When the URL stops working, to the second (X-Amz-Date has no milliseconds). */
+  expiresAt: Date;
+  /** True when the credentials' expiry cut the requested lifetime. */
+  capped: boolean;
+}
+
+export function urlLifetime(requested: number, credentials: Credentials, signingDate: Date): UrlLifetime {
+  const start = Math.floor(signingDate.getTime() / 1000); // the URL's clock starts at X-Amz-Date
+  let expiresIn = requested;
+  let capped = false;
+  if (credentials.expiration) {
+    const left = Math.floor(credentials.expiration.getTime() / 1000) - start;
+    if (left < 1) throw new HttpError(503, `the AWS credentials expired at ${credentials.expiration.toISOString()}`);
+    if (left < requested) {
+      expiresIn = left;
+      capped = true;
+    }
+  }
+  return { expiresIn, expiresAt: new Date((start + expiresIn) * 1000), capped };
+}
+
+// A media type: type/subtype with optional parameters (RFC 9110 tokens, or quoted strings for values).
+const TOKEN = "[A-Za-z0-9!#$%&'*+.^_`|~-]+";
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:\\s*;\\s*${TOKEN}=(?:${TOKEN}|"[^"\\\\\\u0000-\\u001f\\u007f]*"))*$`);
+
+/** A Content-Type value of at most 255 characters; undefined stays undefined. */
+export function checkContentType(value: unknown, what = "content-type"): string | undefined {
+  if (value === undefined) return undefined;
+  if (typeof value !== "string" || value.length > 255 || !MEDIA_TYPE.test(value)) {
+    invalid(`${what} must be a media type such as image/png or text/plain; charset=utf-8 (at most 255 characters)`);
+  }
+  return value;
+}
+
+/**
+ * `attachment` (or `inline`) with the name twice (RFC 6266): an ASCII fallback in `filename` (other characters,
+ * quotes, '\' and '%' as '_') and the exact name in `filename*` (RFC 5987: UTF-8, percent-encoded but for
+ * attr-chars). Without a name, the bare disposition.
+ */
+export function contentDisposition(filename: string | undefined, disposition: "attachment" | "inline" = "attachment"): string {
+  if (filename === undefined) return disposition;
+  if (filename.length === 0 || filename.length > 255 || CONTROL.test(filename) || LONE_SURROGATE.test(filename)) {
+    invalid("filename must be 1 to 255 characters of valid Unicode without control characters");
+  }
+  const fallback = filename.replace(/[^\x20-\x7e]|["\\%]/g, "_");
+  const encoded = encodeURIComponent(filename).replace(/['()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return `${disposition}; filename="${fallback}"; filename*=UTF-8''${encoded}`;
+}
+
+/**
+ * What a URL is for: `url` to read or delete; `write` for PUT and part URLs (which their holder can send with
+ * headers of its own); `form` for a POST policy (whose fields S3 holds to it); `call` for an S3 call signpost makes
+ * itself (list, complete, abort: no URL leaves signpost).
+ */
+export type Use = "url" | "write" | "form" | "call";
+
+/** Everything one answer's URLs are signed with. */
+export interface Grant extends UrlLifetime {
+  account: AwsAccount;
+  credentials: Credentials;
+  /** The signing time: X-Amz-Date of every URL of the answer. */
+  date: Date;
+}
+
+export interface GrantRequest {
+  operation: ObjectOperation;
+  accountId: string;
+  bucket: string;
+  key: string;
+  /** The `expiration` asked for; undefined for the default. */
+  expiration: number | undefined;
+  use: Use;
+}
+
+export function presigning(deps: { accounts: AccountReader; signing: Signing; presigner: Presigner; now: () => number }) {
+  /** Authorizes the caller, finds the account and the credentials that sign, and fixes the signing time and lifetime. */
+  async function grant(caller: Caller, request: GrantRequest): Promise<Grant> {
+    const allowed = authorizePresign(caller, { operation: request.operation, account: request.accountId, bucket: request.bucket, key: request.key, expiration: request.expiration }, DEFAULT_EXPIRATION);
+    const account = await deps.accounts.find(request.accountId);
+    const credentials = request.use === "call"
+      ? await deps.signing.accountCredentials(account)
+      : await deps.signing.urlCredentials({ caller, account, bucket: request.bucket, grant: allowed, use: request.use });
+    const date = new Date(deps.now());
+    // Never promise a URL a longer life than the credentials that sign it.
+    return { account, credentials, date, ...urlLifetime(allowed.expiration, credentials, date) };
+  }
+
+  /** A presigned URL for `method` on `key` under `grant`; a plain string with node:crypto. */
+  function url(grant: Grant, request: { method: string; bucket: string; key: string } & Pick<PresignRequest, "query" | "headers">): string | Promise<string> {
+    const { protocol, host, path } = objectLocation(grant.account, request.bucket, request.key);
+    return deps.presigner.presign({
+      method: request.method, protocol, host, path, query: request.query, headers: request.headers,
+      region: grant.account.region, credentials: grant.credentials, expiresIn: grant.expiresIn, date: grant.date,
+    });
+  }
+
+  return { grant, url };
+}
+
+export type Presigning = ReturnType<typeof presigning>;

@@ -1,0 +1,99 @@
+// POST /aws/storage/<account>/<bucket>/$<op>: multipart uploads. signpost calls S3 for create, list, complete and
+// abort; the parts go straight to S3 through presigned part URLs.
+import { wholeNumber } from "../domain/fields.ts";
+import { checkKey } from "../domain/names.ts";
+import { checkContentType } from "../domain/presign.ts";
+import { HttpError } from "../errors.ts";
+import { leaf } from "../aws/xml.ts";
+import { type Context, fieldsOf, respond } from "../http/context.ts";
+import { expiresAtText, presignedAnswer } from "../http/presigned.ts";
+import type { Services } from "../services.ts";
+import { grantFor, type StorageOperation } from "./storage.ts";
+
+const uploadIdOf = (value: unknown): string => {
+  if (typeof value !== "string" || !/^[\x21-\x7e]{1,1024}$/.test(value)) throw new HttpError(400, "upload-id is required: the one $create-multipart answered");
+  return value;
+};
+
+/** filename and upload-id, checked, and the other fields allowed. */
+const multipartBody = async (c: Context, ...more: string[]) => {
+  const body = await fieldsOf(c, ["filename", "upload-id", ...more]);
+  return { body, key: checkKey(body.filename ?? ""), uploadId: uploadIdOf(body["upload-id"]) };
+};
+
+const isPartNumber = (n: unknown) => typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 10000;
+const escapeXml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+export function multipartOperations(s: Services): Record<string, StorageOperation> {
+  const noStore = { "cache-control": "no-store" };
+  return {
+    async "$create-multipart"(c, target) {
+      const body = await fieldsOf(c, ["filename", "content-type"]);
+      const key = checkKey(body.filename ?? "");
+      const type = checkContentType(body["content-type"]);
+      // A write: its credentials are the ones the part URLs will carry.
+      const grant = await grantFor(s, c, "upload", target, key, "write");
+      const xml = await s.s3.call({ account: grant.account, credentials: grant.credentials, bucket: target.bucket, key, what: "CreateMultipartUpload", method: "POST", query: { uploads: "" }, headers: type ? { "content-type": type } : {} });
+      const uploadId = leaf(xml, "UploadId");
+      if (!uploadId) throw new HttpError(502, "S3 CreateMultipartUpload: the answer has no UploadId");
+      s.audit(c, { action: "create-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key });
+      return respond(c, { filename: key, "upload-id": uploadId }, 200, presignedAnswer({}, grant)[1]);
+    },
+
+    async "$presign-parts"(c, target) {
+      const { body, key, uploadId } = await multipartBody(c, "parts");
+      const parts = body.parts;
+      if (!Array.isArray(parts) || parts.length === 0 || parts.length > 1000 || new Set(parts).size !== parts.length || !parts.every(isPartNumber)) {
+        throw new HttpError(400, "parts must be a list of 1 to 1000 different part numbers from 1 to 10000");
+      }
+      const grant = await grantFor(s, c, "upload", target, key, "write");
+      const urls = [];
+      for (const n of parts as number[]) urls.push({ "part-number": n, url: await s.presign.url(grant, { method: "PUT", bucket: target.bucket, key, query: { partNumber: String(n), uploadId } }) });
+      s.audit(c, { action: "presign-parts", operation: "upload", account: target.accountId, bucket: target.bucket, key, parts: parts.length, "expires-in": grant.expiresIn, "expires-at": expiresAtText(grant) });
+      const [answer, headers] = presignedAnswer({ filename: key, "upload-id": uploadId, parts: urls }, grant);
+      return respond(c, answer, 200, headers);
+    },
+
+    async "$list-parts"(c, target) {
+      const { key, uploadId } = await multipartBody(c);
+      const grant = await grantFor(s, c, "upload", target, key, "call");
+      s.audit(c, { action: "list-parts", operation: "upload", account: target.accountId, bucket: target.bucket, key });
+      return respond(c, { filename: key, "upload-id": uploadId, parts: await s.s3.listParts({ account: grant.account, credentials: grant.credentials, bucket: target.bucket, key }, uploadId) }, 200, noStore);
+    },
+
+    async "$complete-multipart"(c, target) {
+      const { body, key, uploadId } = await multipartBody(c, "parts");
+      let parts: { "part-number": number; etag: string }[] | undefined;
+      if (body.parts !== undefined) {
+        const rule = "parts must be a list of 1 to 10000 {part-number, etag} with different part numbers from 1 to 10000 (or absent: every uploaded part)";
+        if (!Array.isArray(body.parts) || body.parts.length === 0 || body.parts.length > 10000) throw new HttpError(400, rule);
+        parts = body.parts.map((part: Record<string, unknown>) => {
+          const n = part?.["part-number"];
+          const etag = part?.etag;
+          if (Object.keys(part ?? 0).length !== 2 || !isPartNumber(n) || typeof etag !== "string" || !/^[\x20-\x7e]{1,200}$/.test(etag)) throw new HttpError(400, rule);
+          return { "part-number": n as number, etag };
+        });
+        if (new Set(parts.map((part) => part["part-number"])).size !== parts.length) throw new HttpError(400, rule);
+      }
+      const grant = await grantFor(s, c, "upload", target, key, "call");
+      const where = { account: grant.account, credentials: grant.credentials, bucket: target.bucket, key };
+      parts ??= await s.s3.listParts(where, uploadId);
+      if (parts.length === 0) throw new HttpError(400, "no part has been uploaded");
+      const xml = `<CompleteMultipartUpload>${parts
+        .sort((a, b) => a["part-number"] - b["part-number"])
+        .map((part) => `<Part><PartNumber>${part["part-number"]}</PartNumber><ETag>${escapeXml(part.etag)}</ETag></Part>`)
+        .join("")}</CompleteMultipartUpload>`;
+      const answer = await s.s3.call({ ...where, what: "CompleteMultipartUpload", method: "POST", query: { uploadId }, body: xml, headers: { "content-type": "application/xml" } });
+      s.audit(c, { action: "complete-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key, parts: parts.length });
+      return respond(c, { filename: key, etag: leaf(answer, "ETag") || undefined }, 200, noStore); // RGW 16 sends it empty
+    },
+
+    async "$abort-multipart"(c, target) {
+      const { key, uploadId } = await multipartBody(c);
+      const grant = await grantFor(s, c, "upload", target, key, "call");
+      await s.s3.call({ account: grant.account, credentials: grant.credentials, bucket: target.bucket, key, what: "AbortMultipartUpload", method: "DELETE", query: { uploadId } });
+      s.audit(c, { action: "abort-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key });
+      return respond(c, { filename: key, "upload-id": uploadId, aborted: true }, 200, noStore);
+    },
+  };
+}

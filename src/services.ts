@@ -1,0 +1,70 @@
+// What the routes are given: the stores, the use cases (presigning, signing) and the protocol clients (S3, the
+// back-end checks), built once from what a runtime (or a test) hands in.
+import { backendChecks } from "./aws/probe.ts";
+import { s3Client } from "./aws/s3.ts";
+import type { HeaderSigner, Presigner } from "./aws/signer.ts";
+import type { CredentialProvider } from "./credentials/provider.ts";
+import type { Sealer } from "./crypto/seal.ts";
+import { accountReader, type AwsAccount } from "./domain/account.ts";
+import type { Client } from "./domain/client.ts";
+import { presigning } from "./domain/presign.ts";
+import type { RoleCredentials } from "./domain/roles.ts";
+import { createSigning } from "./domain/signing.ts";
+import { auditor, isoClock, type Log } from "./http/log.ts";
+import type { ResourceStore } from "./store/store.ts";
+
+export interface AppConfig {
+  /** The token every route but /health requires; when unset, those routes answer 503 (fail closed). */
+  adminToken: string | undefined;
+  maxBodyBytes?: number;
+  /** Browser origins allowed by CORS (`*` for any); none by default. */
+  corsOrigins?: string[];
+}
+
+export interface AppDeps {
+  store: ResourceStore<AwsAccount>;
+  clients: ResourceStore<Client>;
+  /** Seals secret-access-key at rest; unseals it only to sign. */
+  sealer: Sealer;
+  /** Credentials for accounts without access-key-id (the default chain). */
+  credentials: CredentialProvider;
+  /** STS AssumeRole for accounts with role-arn; without it such accounts answer 503. */
+  roles?: RoleCredentials;
+  presigner: Presigner & HeaderSigner;
+  config: AppConfig;
+  /** HTTP client for the calls signpost makes itself (multipart, back-end checks); default the global fetch. */
+  fetch?: typeof fetch;
+  /** Milliseconds since the epoch; injectable for tests. */
+  now?: () => number;
+  /** One call per request, per audited action and per unexpected error; never secrets or signed URLs. */
+  log?: Log;
+}
+
+export function services(deps: AppDeps) {
+  const now = deps.now ?? Date.now;
+  const log = deps.log ?? (() => {});
+  const iso = isoClock();
+  const outbound = deps.fetch ? { fetch: deps.fetch } : {};
+  const s3 = s3Client({ signer: deps.presigner, ...outbound, now });
+  const checks = backendChecks({ s3, presigner: deps.presigner, ...outbound, now });
+  const signing = createSigning({ sealer: deps.sealer, credentials: deps.credentials, ...(deps.roles ? { roles: deps.roles } : {}), checks });
+  const accounts = accountReader(deps.store);
+  return {
+    store: deps.store,
+    clients: deps.clients,
+    sealer: deps.sealer,
+    config: deps.config,
+    accounts,
+    signing,
+    checks,
+    s3,
+    presign: presigning({ accounts, signing, presigner: deps.presigner, now }),
+    presigner: deps.presigner,
+    now,
+    log,
+    iso,
+    audit: auditor(log, now, iso),
+  };
+}
+
+export type Services = ReturnType<typeof services>;

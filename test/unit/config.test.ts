@@ -1,0 +1,21 @@
+// config.ts: every setting refused with a message naming it, and the defaults.
+import { describe, expect, it } from "vitest";
+import * as settings from "../../src/config.ts";
+
+describe("settings", () => {
+  it.each([
+    [{ PORT: "abc" }, () => settings.port({ PORT: "abc" }), /^PORT must be a whole number from 0 to 65535 \(0 picks a free port\), not "abc"$/],
+    [{ PORT: "70000" }, () => settings.port({ PORT: "70000" }), /^PORT must be/],
+    [{ SIGNPOST_ACCOUNT_CACHE_MS: "5s" }, () => settings.cacheMs({ SIGNPOST_ACCOUNT_CACHE_MS: "5s" }), /^SIGNPOST_ACCOUNT_CACHE_MS must be a whole number of milliseconds, not "5s"$/],
+    [{ SIGNPOST_ADMIN_TOKEN: "short" }, () => settings.adminToken("short"), /at least 16 characters/],
+  ])("refuses %j naming the variable", (_, parse, pattern) => {
+    expect(parse).toThrow(pattern);
+  });
+  it("reads good values and defaults", () => {
+    expect(settings.port({})).toBe(8787);
+    expect(settings.port({ PORT: "0" })).toBe(0);
+    expect(settings.cacheMs({})).toBe(5000);
+    expect(settings.cacheMs({ SIGNPOST_ACCOUNT_CACHE_MS: "0" })).toBe(0);
+    expect(settings.corsOrigins({ SIGNPOST_CORS_ORIGINS: " https://a.example , https://b.example," })).toEqual(["https://a.example", "https://b.example"]);
+  });
+});

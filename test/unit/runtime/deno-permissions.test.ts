@@ -1,0 +1,47 @@
+// `deno task start` runs a launcher that grants the server exactly what it needs (src/runtime/deno-permissions.ts):
+// every variable the credential chain and the server read (a name missing would silently read as unset on Deno), the
+// data folder the user names (read and write), ~/.aws and the EKS token folders; no processes, no prompts.
+import { readdirSync, readFileSync } from "node:fs";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { expect, it } from "vitest";
+import { SERVER_ENV_NAMES } from "../../../src/config.ts";
+import { CREDENTIAL_ENV_NAMES } from "../../../src/credentials/names.ts";
+import { serverFlags } from "../../../src/runtime/deno-permissions.ts";
+
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+const code = (file: string) => readFileSync(join(ROOT, file), "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
+const flag = (flags: string[], name: string) => flags.find((f) => f.startsWith(`--${name}=`))?.slice(name.length + 3).split(",") ?? [];
+
+// The chain's sources, and the STS client they and the roles share.
+const chainVariables = [
+  ...new Set(["src/credentials", "src/aws"].flatMap((dir) => readdirSync(join(ROOT, dir)).flatMap((file) => code(`${dir}/${file}`).match(/\bAWS_[A-Z0-9_]+\b/g) ?? []))),
+].sort();
+
+it("finds the chain's variables", () => {
+  expect(chainVariables).toEqual(expect.arrayContaining(["AWS_PROFILE", "AWS_WEB_IDENTITY_TOKEN_FILE", "AWS_CONTAINER_CREDENTIALS_FULL_URI", "AWS_EC2_METADATA_SERVICE_ENDPOINT", "AWS_ENDPOINT_URL_STS", "AWS_REGION"]));
+});
+
+it("grants every variable the chain and the server read, and HOME", () => {
+  const granted = flag(serverFlags({}), "allow-env");
+  const serverVariables = [...new Set(["src/config.ts", "src/runtime/deno.ts"].flatMap((file) => code(file).match(/\b(SIGNPOST_[A-Z_]+|PORT|HOST|DENO_DEPLOYMENT_ID)\b/g) ?? []))];
+  for (const name of [...chainVariables, ...serverVariables, "HOME"]) expect(granted, name).toContain(name);
+  expect(granted.sort()).toEqual([...CREDENTIAL_ENV_NAMES, ...SERVER_ENV_NAMES].sort());
+});
+
+it("reads and writes the data folder the user names, reads ~/.aws and the EKS token folders, runs nothing, never prompts", () => {
+  const flags = serverFlags({ SIGNPOST_DATA_DIR: "/srv/signpost data", HOME: "/home/app" }, ["--allow-run=sh"]);
+  expect(flag(flags, "allow-read")).toEqual(["/srv/signpost data", "/home/app/.aws", "/var/run/secrets/eks.amazonaws.com", "/var/run/secrets/pods.eks.amazonaws.com"]);
+  expect(flag(flags, "allow-write")).toEqual(["/srv/signpost data"]);
+  expect(flags.at(-1)).toBe("--allow-run=sh"); // what the user adds after `deno task start`
+  const defaults = serverFlags({});
+  expect(flag(defaults, "allow-read")[0]).toBe(".signpost");
+  expect(flag(defaults, "allow-write")).toEqual([".signpost"]);
+  expect(defaults.join(" ")).not.toMatch(/--allow-run|--allow-all|^-A$/);
+  expect(defaults).toContain("--no-prompt");
+});
+
+it("lets the launcher read only its two variables and run only Deno", () => {
+  const task: string = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks.start;
+  expect(task).toBe("./node_modules/.bin/deno run --no-prompt --allow-env=SIGNPOST_DATA_DIR,HOME --allow-run=./node_modules/.bin/deno src/runtime/deno-start.ts");
+});

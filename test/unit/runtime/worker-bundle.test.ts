@@ -1,0 +1,21 @@
+// The Worker as `wrangler deploy` builds it (offline, --dry-run): small enough for the edge, and free of Node.
+import { readFileSync } from "node:fs";
+import { join } from "node:path";
+import { gzipSync } from "node:zlib";
+import { expect, it } from "vitest";
+import { buildWorker } from "../../worker.ts";
+
+// 40 KB until issues 11 and 12: the back-end checks, scoped credentials and $verify cost 7 KB, PATCH, the settings
+// and the query checks 2 KB more. js-yaml's parser is 14 KB of it all (README, Cloudflare Workers).
+const BUDGET = 52 * 1024;
+
+it("bundles under 52 KB gzip with no Node-only code", { timeout: 60_000 }, async () => {
+  const bundle = readFileSync(join(await buildWorker(), "worker.js"));
+  const gzip = gzipSync(bundle, { level: 9 }).length;
+  console.log(`Worker bundle: ${(bundle.length / 1024).toFixed(1)} KB minified, ${(gzip / 1024).toFixed(1)} KB gzip (budget ${BUDGET / 1024} KB)`);
+  expect(gzip).toBeLessThanOrEqual(BUDGET);
+  const code = bundle.toString("utf8");
+  expect(code).not.toMatch(/from\s*["']node:|require\(["']node:/);
+  expect(code).not.toContain("@deno/kv");
+  expect(code).toContain("AwsAccount"); // it is the real app
+});
