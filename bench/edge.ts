@@ -6,7 +6,7 @@
 //   signpost      src/runtime/worker.ts with the repo's wrangler.toml
 //   AWS SDK       bench/edge/sdk-worker.ts: the same job with @aws-sdk/client-s3 + @aws-sdk/s3-request-presigner
 //   empty         bench/edge/empty-worker.ts: a constant JSON; what workerd and Miniflare cost before any of our code
-// Size: the bundle's bytes, and gzip -9 of them (as test/unit/worker-bundle.test.ts counts).
+// Size: the bundle's bytes, and gzip -9 of them (as test/unit/runtime/worker-bundle.test.ts counts).
 // Cold start: each sample is a new Miniflare instance (a new workerd process, so a fresh isolate that has never
 // seen the script), with the account in a persisted local KV namespace. Timed: start-up (new Miniflare until ready:
 // workerd start, bundle parse, compile and top-level run), the first request (the handler's lazy set-up, the KV

@@ -16,27 +16,39 @@ export const SERVER_ENV_NAMES = [
 
 export const DEFAULT_DATA_DIR = ".signpost";
 
-export interface Settings {
-  port: number;
-  host: string;
-  /** SIGNPOST_DATA_DIR as given (each runtime resolves it), default .signpost. */
-  dataDir: string;
+/** What the service itself is configured with, on every runtime (the Worker reads only these). */
+export interface ServiceSettings {
   adminToken: string | undefined;
   encryptionKey: string | undefined;
   corsOrigins: string[];
   cacheMs: number;
 }
 
-/** All of them, parsed once; a bad one throws a SettingError naming it. */
+/** And where a server listens and keeps its files (Node, Deno). */
+export interface Settings extends ServiceSettings {
+  port: number;
+  host: string;
+  /** SIGNPOST_DATA_DIR as given (each runtime resolves it), default .signpost. */
+  dataDir: string;
+}
+
+/** The service's settings, parsed once; a bad one throws a SettingError naming it. */
+export function serviceSettings(env: Env): ServiceSettings {
+  return {
+    adminToken: adminToken(env.SIGNPOST_ADMIN_TOKEN),
+    encryptionKey: env.SIGNPOST_ENCRYPTION_KEY || undefined,
+    corsOrigins: corsOrigins(env),
+    cacheMs: cacheMs(env),
+  };
+}
+
+/** All of them, for a server. */
 export function readSettings(env: Env): Settings {
   return {
     port: port(env),
     host: env.HOST || "127.0.0.1",
     dataDir: (env.SIGNPOST_DATA_DIR || DEFAULT_DATA_DIR).replace(/(.)\/+$/, "$1"),
-    adminToken: adminToken(env.SIGNPOST_ADMIN_TOKEN),
-    encryptionKey: env.SIGNPOST_ENCRYPTION_KEY || undefined,
-    corsOrigins: corsOrigins(env),
-    cacheMs: cacheMs(env),
+    ...serviceSettings(env),
   };
 }
 

@@ -53,7 +53,6 @@ export function services(deps: AppDeps) {
     store: deps.store,
     clients: deps.clients,
     sealer: deps.sealer,
-    config: deps.config,
     accounts,
     signing,
     checks,

@@ -1,8 +1,7 @@
 // The S3 REST calls signpost makes itself (multipart create, list, complete and abort; the back-end checks), through
 // client.ts's awsCall: signed, no redirects followed, a deadline, a byte limit per call.
-import { HttpError } from "../errors.ts";
+import { describeError, HttpError } from "../errors.ts";
 import { AnswerTooLarge, awsCall, isRedirect, type OutboundAnswer, UnsafeAnswer } from "./client.ts";
-import { describeError } from "../errors.ts";
 import { objectLocation, type Endpoint } from "./s3url.ts";
 import type { Credentials, HeaderSigner } from "./signer.ts";
 import { errorText, leaf } from "./xml.ts";

@@ -1,6 +1,6 @@
 // The inline session policy (STS AssumeRole `Policy`) that narrows a role to some S3 actions in one bucket under one
-// prefix (signpost's signing.ts makes one per client grant). S3 then enforces the grant itself: a URL signed with such credentials cannot copy
-// from elsewhere (x-amz-copy-source needs s3:GetObject on the source), write outside the prefix, or set an ACL.
+// prefix (domain/signing.ts makes one per client grant). S3 then enforces the grant itself: a URL signed with such
+// credentials cannot copy from elsewhere (x-amz-copy-source needs s3:GetObject on the source), write outside the prefix, or set an ACL.
 //
 // Only Allow statements: Ceph RGW mis-evaluates Deny with conditions. The condition refuses any ACL or grant header
 // (RGW, like AWS, passes them as s3:x-amz-acl and s3:x-amz-grant-*; "IfExists" keeps GET and DELETE, which carry

@@ -28,10 +28,6 @@ export function sealerFrom(config: string | undefined): Promise<Sealer> {
   return createSealer(config).catch(closedSealer);
 }
 
-export function isSealed(value: string): boolean {
-  return value.startsWith(PREFIX);
-}
-
 /**
  * Parses `SIGNPOST_ENCRYPTION_KEY`: comma-separated keys, each `id:base64` or plain base64 (32 bytes);
  * a plain key's id is taken from its SHA-256. The first key is the active one.

@@ -1,7 +1,7 @@
 // The AwsAccount resource: what a client may send, what is stored, and what is shown.
 import { HttpError } from "../errors.ts";
 import type { ResourceStore } from "../store/store.ts";
-import { invalid as fail, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
+import { invalidFor, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
 import { checkHost } from "./names.ts";
 
 export interface AwsAccount {
@@ -30,9 +30,7 @@ export interface AwsAccount {
 /** The fields a client supplies; the server adds resourceType, id and meta. */
 export type AwsAccountInput = Omit<AwsAccount, "resourceType" | "id" | "meta">;
 
-function invalid(message: string): never {
-  return fail("AwsAccount", message);
-}
+const invalid: (message: string) => never = invalidFor("AwsAccount");
 
 const REGION = /^[a-z0-9][a-z0-9-]{0,62}$/;
 // Printable ASCII; no '/' in the key id since it is joined with '/' into X-Amz-Credential.
@@ -113,7 +111,7 @@ export function parseAwsAccount(body: unknown, id: string): AwsAccountInput {
  * A stored account as read back, checked like a new one (rules may have tightened since it was written, e.g. the
  * hosts signpost sends requests to); a reason instead when it is not usable.
  */
-export function storedAccount(value: unknown, id: string): AwsAccount | string {
+function storedAccount(value: unknown, id: string): AwsAccount | string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "it is not an object";
   const record = value as Record<string, unknown>;
   if (record.resourceType !== "AwsAccount" || record.id !== id) return "its resourceType or id is wrong";

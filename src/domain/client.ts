@@ -2,7 +2,7 @@
 // policy.ts). What a client may send, what is stored, and what is shown.
 import { HttpError } from "../errors.ts";
 import { randomBase64Url } from "../crypto/encoding.ts";
-import { invalid as fail, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
+import { invalidFor, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
 import { MAX_EXPIRATION } from "./presign.ts";
 import { type Caller, OPERATIONS, type Operation, type Policy, requireWithin } from "./policy.ts";
 
@@ -18,9 +18,7 @@ export interface Client {
 
 export type ClientInput = Pick<Client, "policy"> & { description?: string };
 
-function invalid(message: string): never {
-  return fail("Client", message);
-}
+const invalid: (message: string) => never = invalidFor("Client");
 
 function stringList(value: unknown, name: string, pattern: RegExp, rule: string): string[] {
   if (!Array.isArray(value) || value.length === 0 || value.length > 100) invalid(`policy.${name} must be a list of 1 to 100 entries`);
@@ -30,7 +28,7 @@ function stringList(value: unknown, name: string, pattern: RegExp, rule: string)
   return [...new Set(value as string[])];
 }
 
-const FIELDS = new Set(["resourceType", "id", "meta", "description", "policy", "secret"]);
+const FIELDS = new Set(["resourceType", "id", "meta", "description", "policy"]);
 const POLICY_FIELDS = new Set(["operations", "accounts", "buckets", "prefixes", "max-expiration"]);
 
 /** Ids no client may have: the admin's own name. */
@@ -39,13 +37,14 @@ const RESERVED_IDS = /^admin$/i;
 /** Checks a PUT /Client body. A `secret` may not be sent: signpost makes secrets. */
 export function parseClient(body: unknown, id: string): ClientInput {
   if (RESERVED_IDS.test(id)) invalid(`the id ${JSON.stringify(id)} is reserved for the admin`);
+  // A secret sent is a mistake worth its own message, not one more unknown field.
+  if (objectFields(body, "Client").secret !== undefined) invalid("secret cannot be set: signpost generates it (POST /Client/<id>/$rotate-secret for a new one)");
   const record = objectFields(body, "Client", FIELDS);
   resourceHeader(record, "Client", id);
-  if (record.secret !== undefined) invalid("secret cannot be set: signpost generates it (POST /Client/<id>/$rotate-secret for a new one)");
   if (record.description !== undefined && (typeof record.description !== "string" || record.description.length > 500)) {
     invalid("description must be a string of at most 500 characters");
   }
-  if (record.policy === undefined) invalid("policy is required and must be an object");
+  if (typeof record.policy !== "object" || record.policy === null || Array.isArray(record.policy)) invalid("policy is required and must be an object");
   const policy = objectFields(record.policy, "Client policy", POLICY_FIELDS);
 
   const operations = stringList(policy.operations, "operations", /^[a-z-]+$/, `each must be one of ${OPERATIONS.join(", ")}`);
@@ -79,7 +78,7 @@ export function storedClient(value: unknown, id: string): Client | string {
   try {
     parseClient({ policy: record.policy, description: record.description }, id);
   } catch (error) {
-    return error instanceof HttpError ? error.message.replace(/^Client: /, "") : "it cannot be read";
+    return error instanceof HttpError ? error.message.replace(/^Client:? /, "") : "it cannot be read";
   }
   return value as Client;
 }

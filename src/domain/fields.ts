@@ -2,9 +2,13 @@
 // Each failure is a 400 whose message names the field and what it takes, prefixed with what was being read.
 import { HttpError } from "../errors.ts";
 
-/** A 400 about `what` (the resource type, or "" for request bodies that are not resources). */
-export function invalid(what: string, message: string): never {
+/** A thrower of 400s about `what` (the resource type, or "" for request bodies that are not resources). */
+export const invalidFor = (what: string) => (message: string): never => {
   throw new HttpError(400, what ? `${what}: ${message}` : message);
+};
+
+function invalid(what: string, message: string): never {
+  return invalidFor(what)(message);
 }
 
 /** The body as an object with no fields but `allowed` (any, when omitted). */

@@ -1,14 +1,12 @@
 // Names signpost takes from its callers: resource ids, bucket names, object keys, S3 hosts. Every failure is a 400
 // whose message says what was wrong and what is allowed.
-import { HttpError } from "../errors.ts";
+import { invalidFor } from "./fields.ts";
 
 const MAX_KEY_BYTES = 1024;
 /** A '.' or '..' segment. */
 const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
-function invalid(message: string): never {
-  throw new HttpError(400, message);
-}
+const invalid: (message: string) => never = invalidFor("");
 
 const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
 

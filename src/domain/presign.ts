@@ -1,20 +1,19 @@
 // Presigning, the use case: a grant (the caller authorized, the account found, the credentials chosen, the lifetime
 // fixed, never longer than the credentials live), then URLs under it. Also what a URL says beyond its key: the
 // expiration asked for, and the response headers a download asks S3 for.
-import { objectLocation } from "../aws/s3url.ts";
+import { type ObjectLocation, objectLocation } from "../aws/s3url.ts";
 import type { Credentials, Presigner, PresignRequest } from "../aws/signer.ts";
 import { HttpError } from "../errors.ts";
+import { invalidFor } from "./fields.ts";
 import type { AccountReader, AwsAccount } from "./account.ts";
 import { CONTROL, LONE_SURROGATE } from "./names.ts";
 import { authorizePresign, type Caller, type ObjectOperation } from "./policy.ts";
 import type { Signing } from "./signing.ts";
 
 export const MAX_EXPIRATION = 604800; // SigV4 presigned URLs live at most 7 days
-export const DEFAULT_EXPIRATION = 86400;
+const DEFAULT_EXPIRATION = 86400;
 
-function invalid(message: string): never {
-  throw new HttpError(400, message);
-}
+const invalid: (message: string) => never = invalidFor("");
 
 /** `expiration` query parameter: decimal digits only, 1..604800; undefined when absent (the default applies). */
 export function parseExpiration(values: string[]): number | undefined {
@@ -96,7 +95,7 @@ export interface Grant extends UrlLifetime {
   date: Date;
 }
 
-export interface GrantRequest {
+interface GrantRequest {
   operation: ObjectOperation;
   accountId: string;
   bucket: string;
@@ -119,9 +118,15 @@ export function presigning(deps: { accounts: AccountReader; signing: Signing; pr
     return { account, credentials, date, ...urlLifetime(allowed.expiration, credentials, date) };
   }
 
-  /** A presigned URL for `method` on `key` under `grant`; a plain string with node:crypto. */
-  function url(grant: Grant, request: { method: string; bucket: string; key: string } & Pick<PresignRequest, "query" | "headers">): string | Promise<string> {
-    const { protocol, host, path } = objectLocation(grant.account, request.bucket, request.key);
+  /**
+   * A presigned URL for `method` on `key` under `grant`; a plain string with node:crypto. Many URLs for one object
+   * (the parts of an upload) pass its location, found once.
+   */
+  function url(
+    grant: Grant,
+    request: { method: string; bucket: string; key: string } & Pick<PresignRequest, "query" | "headers">,
+    { protocol, host, path }: ObjectLocation = objectLocation(grant.account, request.bucket, request.key),
+  ): string | Promise<string> {
     return deps.presigner.presign({
       method: request.method, protocol, host, path, query: request.query, headers: request.headers,
       region: grant.account.region, credentials: grant.credentials, expiresIn: grant.expiresIn, date: grant.date,
@@ -131,4 +136,3 @@ export function presigning(deps: { accounts: AccountReader; signing: Signing; pr
   return { grant, url };
 }
 
-export type Presigning = ReturnType<typeof presigning>;

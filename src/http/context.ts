@@ -21,6 +21,9 @@ export function rawPath(url: string): string {
 export const respond = (c: Context, body: unknown, status = 200, headers: Record<string, string> = {}) =>
   render(body, status, answerFormat(c.req.header("accept") ?? null), headers);
 
+/** For answers that hold a secret or a presigned URL, or lead to one: never kept by a shared cache. */
+export const NO_STORE: Readonly<Record<string, string>> = { "cache-control": "no-store" };
+
 /** A handler refusing the method with 405 and `Allow`. */
 export const notAllowed = (allow: string, hint = "") => (c: Context): never => {
   throw new HttpError(405, `${c.req.method} is not allowed here; allowed: ${allow}${hint}`, { allow });

@@ -7,7 +7,7 @@ import { requireAccount, requireAccountGrants, requireBucket, requireOperation }
 import { verifyAccount } from "../domain/verify.ts";
 import { HttpError } from "../errors.ts";
 import { mergePatch } from "../http/body.ts";
-import { type AppEnv, body, type Context, notAllowed, onlyQuery, param, respond } from "../http/context.ts";
+import { type AppEnv, body, type Context, NO_STORE, notAllowed, onlyQuery, param, respond } from "../http/context.ts";
 import { currentVersion, nextMeta, searchset, versionHeaders } from "../http/fhir.ts";
 import type { Services } from "../services.ts";
 import { objectFields } from "../domain/fields.ts";
@@ -98,7 +98,7 @@ export function accountRoutes(s: Services) {
     requireBucket(c.get("caller"), bucket);
     const outcome = await verifyAccount({ account: await s.accounts.find(id), bucket: checkBucket(bucket), signing: s.signing, checks: s.checks, s3: s.s3, now: s.now });
     s.audit(c, { action: "verify", resource: `AwsAccount/${id}`, bucket });
-    return respond(c, outcome, 200, { "cache-control": "no-store" });
+    return respond(c, outcome, 200, NO_STORE);
   });
   app.all("/:id/$verify", notAllowed("POST"));
 

@@ -8,7 +8,7 @@ import { checkId } from "../domain/names.ts";
 import { isWithin, requireOperation, requireWithin } from "../domain/policy.ts";
 import { HttpError } from "../errors.ts";
 import { mergePatch } from "../http/body.ts";
-import { type AppEnv, body, type Context, notAllowed, onlyQuery, respond } from "../http/context.ts";
+import { type AppEnv, body, type Context, NO_STORE, notAllowed, onlyQuery, respond } from "../http/context.ts";
 import { currentVersion, nextMeta, searchset, versionHeaders } from "../http/fhir.ts";
 import type { Services } from "../services.ts";
 
@@ -17,7 +17,6 @@ const secretHashOf = (client: Client | null) => (client && /^[0-9a-f]{64}$/.test
 
 export function clientRoutes(s: Services) {
   const app = new Hono<AppEnv>();
-  const noStore = { "cache-control": "no-store" };
   const managedId = (c: Context) => checkId(c.req.param("id")!);
   const find = async (c: Context, id: string) => {
     const client = await s.clients.get(id);
@@ -65,7 +64,7 @@ export function clientRoutes(s: Services) {
     });
     s.audit(c, { action: previous ? "update" : "create", resource: `Client/${id}` });
     // The only time the secret is shown (or when a damaged record had none to keep): signpost keeps just its hash.
-    return respond(c, shown ? { ...publicClient(current), secret } : publicClient(current), previous ? 200 : 201, { ...versionHeaders(current, !previous), ...noStore });
+    return respond(c, shown ? { ...publicClient(current), secret } : publicClient(current), previous ? 200 : 201, { ...versionHeaders(current, !previous), ...NO_STORE });
   });
 
   app.patch("/:id", async (c) => {
@@ -80,7 +79,7 @@ export function clientRoutes(s: Services) {
       return { resourceType: "Client", id, ...input, "secret-hash": stored["secret-hash"], meta: nextMeta(stored, s.now()) };
     });
     s.audit(c, { action: "patch", resource: `Client/${id}` });
-    return respond(c, publicClient(current), 200, { ...versionHeaders(current, false), ...noStore });
+    return respond(c, publicClient(current), 200, { ...versionHeaders(current, false), ...NO_STORE });
   });
 
   app.post("/:id/$rotate-secret", async (c) => {
@@ -94,7 +93,7 @@ export function clientRoutes(s: Services) {
       return { ...stored, "secret-hash": secretHash, meta: nextMeta(stored, s.now()) };
     });
     s.audit(c, { action: "rotate-secret", resource: `Client/${id}` });
-    return respond(c, { ...publicClient(current), secret }, 200, noStore);
+    return respond(c, { ...publicClient(current), secret }, 200, NO_STORE);
   });
 
   app.delete("/:id", async (c) => {

@@ -4,9 +4,10 @@ import { wholeNumber } from "../domain/fields.ts";
 import { checkKey } from "../domain/names.ts";
 import { checkContentType } from "../domain/presign.ts";
 import { HttpError } from "../errors.ts";
+import { objectLocation } from "../aws/s3url.ts";
 import { leaf } from "../aws/xml.ts";
-import { type Context, fieldsOf, respond } from "../http/context.ts";
-import { expiresAtText, presignedAnswer } from "../http/presigned.ts";
+import { type Context, fieldsOf, NO_STORE, respond } from "../http/context.ts";
+import { presignedAnswer, presignedHeaders } from "../http/presigned.ts";
 import type { Services } from "../services.ts";
 import { grantFor, type StorageOperation } from "./storage.ts";
 
@@ -25,7 +26,6 @@ const isPartNumber = (n: unknown) => typeof n === "number" && Number.isInteger(n
 const escapeXml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 export function multipartOperations(s: Services): Record<string, StorageOperation> {
-  const noStore = { "cache-control": "no-store" };
   return {
     async "$create-multipart"(c, target) {
       const body = await fieldsOf(c, ["filename", "content-type"]);
@@ -37,7 +37,7 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
       const uploadId = leaf(xml, "UploadId");
       if (!uploadId) throw new HttpError(502, "S3 CreateMultipartUpload: the answer has no UploadId");
       s.audit(c, { action: "create-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key });
-      return respond(c, { filename: key, "upload-id": uploadId }, 200, presignedAnswer({}, grant)[1]);
+      return respond(c, { filename: key, "upload-id": uploadId }, 200, presignedHeaders(grant));
     },
 
     async "$presign-parts"(c, target) {
@@ -47,10 +47,11 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
         throw new HttpError(400, "parts must be a list of 1 to 1000 different part numbers from 1 to 10000");
       }
       const grant = await grantFor(s, c, "upload", target, key, "write");
+      const location = objectLocation(grant.account, target.bucket, key);
       const urls = [];
-      for (const n of parts as number[]) urls.push({ "part-number": n, url: await s.presign.url(grant, { method: "PUT", bucket: target.bucket, key, query: { partNumber: String(n), uploadId } }) });
-      s.audit(c, { action: "presign-parts", operation: "upload", account: target.accountId, bucket: target.bucket, key, parts: parts.length, "expires-in": grant.expiresIn, "expires-at": expiresAtText(grant) });
+      for (const n of parts as number[]) urls.push({ "part-number": n, url: await s.presign.url(grant, { method: "PUT", bucket: target.bucket, key, query: { partNumber: String(n), uploadId } }, location) });
       const [answer, headers] = presignedAnswer({ filename: key, "upload-id": uploadId, parts: urls }, grant);
+      s.audit(c, { action: "presign-parts", operation: "upload", account: target.accountId, bucket: target.bucket, key, parts: parts.length, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
       return respond(c, answer, 200, headers);
     },
 
@@ -58,7 +59,7 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
       const { key, uploadId } = await multipartBody(c);
       const grant = await grantFor(s, c, "upload", target, key, "call");
       s.audit(c, { action: "list-parts", operation: "upload", account: target.accountId, bucket: target.bucket, key });
-      return respond(c, { filename: key, "upload-id": uploadId, parts: await s.s3.listParts({ account: grant.account, credentials: grant.credentials, bucket: target.bucket, key }, uploadId) }, 200, noStore);
+      return respond(c, { filename: key, "upload-id": uploadId, parts: await s.s3.listParts({ account: grant.account, credentials: grant.credentials, bucket: target.bucket, key }, uploadId) }, 200, NO_STORE);
     },
 
     async "$complete-multipart"(c, target) {
@@ -85,7 +86,7 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
         .join("")}</CompleteMultipartUpload>`;
       const answer = await s.s3.call({ ...where, what: "CompleteMultipartUpload", method: "POST", query: { uploadId }, body: xml, headers: { "content-type": "application/xml" } });
       s.audit(c, { action: "complete-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key, parts: parts.length });
-      return respond(c, { filename: key, etag: leaf(answer, "ETag") || undefined }, 200, noStore); // RGW 16 sends it empty
+      return respond(c, { filename: key, etag: leaf(answer, "ETag") || undefined }, 200, NO_STORE); // RGW 16 sends it empty
     },
 
     async "$abort-multipart"(c, target) {
@@ -93,7 +94,7 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
       const grant = await grantFor(s, c, "upload", target, key, "call");
       await s.s3.call({ account: grant.account, credentials: grant.credentials, bucket: target.bucket, key, what: "AbortMultipartUpload", method: "DELETE", query: { uploadId } });
       s.audit(c, { action: "abort-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key });
-      return respond(c, { filename: key, "upload-id": uploadId, aborted: true }, 200, noStore);
+      return respond(c, { filename: key, "upload-id": uploadId, aborted: true }, 200, NO_STORE);
     },
   };
 }

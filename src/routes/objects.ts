@@ -5,7 +5,7 @@ import { checkKey } from "../domain/names.ts";
 import { checkContentType, contentDisposition } from "../domain/presign.ts";
 import { HttpError } from "../errors.ts";
 import { type AppEnv, type Context, fieldsOf, notAllowed, onlyQuery, param, respond } from "../http/context.ts";
-import { expiresAtText, presignedAnswer } from "../http/presigned.ts";
+import { presignedAnswer } from "../http/presigned.ts";
 import type { Services } from "../services.ts";
 import { grantFor, type StorageOperation, storageTarget, type Target } from "./storage.ts";
 
@@ -21,8 +21,8 @@ export function objectRoutes(s: Services, operations: Record<string, StorageOper
     const operation = OPERATION_OF[method];
     const grant = await grantFor(s, c, operation, target, key, method === "PUT" ? "write" : "url");
     const url = await s.presign.url(grant, { method, bucket: target.bucket, key, ...(extra.query ? { query: extra.query } : {}), ...(extra.headers ? { headers: extra.headers } : {}) });
-    s.audit(c, { action: "presign", operation, "s3-method": method, account: target.accountId, bucket: target.bucket, key, "expires-in": grant.expiresIn, "expires-at": expiresAtText(grant), redirect: extra.redirect || undefined });
     const [answer, headers] = presignedAnswer({ url }, grant);
+    s.audit(c, { action: "presign", operation, "s3-method": method, account: target.accountId, bucket: target.bucket, key, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"], redirect: extra.redirect || undefined });
     if (extra.redirect) return new Response(null, { status: 302, headers: { ...headers, location: url } });
     return respond(c, answer, 200, headers);
   };

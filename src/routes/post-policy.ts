@@ -5,7 +5,7 @@ import { checkKey } from "../domain/names.ts";
 import { checkContentType } from "../domain/presign.ts";
 import { HttpError } from "../errors.ts";
 import { fieldsOf, respond } from "../http/context.ts";
-import { expiresAtText, presignedAnswer } from "../http/presigned.ts";
+import { presignedAnswer } from "../http/presigned.ts";
 import type { Services } from "../services.ts";
 import { grantFor, type StorageOperation } from "./storage.ts";
 
@@ -27,8 +27,8 @@ export function postPolicyOperations(s: Services): Record<string, StorageOperati
         account: grant.account, bucket: target.bucket, key, prefix: filename === undefined, ...(contentType ? { contentType } : {}),
         ...(max !== undefined ? { size: { min: min ?? 0, max } } : {}), credentials: grant.credentials, date: grant.date, expiresIn: grant.expiresIn,
       });
-      s.audit(c, { action: "post-policy", operation: "upload", account: target.accountId, bucket: target.bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": max, "expires-in": grant.expiresIn, "expires-at": expiresAtText(grant) });
       const [answer, headers] = presignedAnswer({ url: form.url, fields: form.fields }, grant);
+      s.audit(c, { action: "post-policy", operation: "upload", account: target.accountId, bucket: target.bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": max, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
       return respond(c, answer, 200, headers);
     },
   };

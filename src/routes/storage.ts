@@ -6,7 +6,7 @@ import { type Grant, parseExpiration, type Use } from "../domain/presign.ts";
 import { type Context, queryValues, rawPath } from "../http/context.ts";
 import type { Services } from "../services.ts";
 
-export const STORAGE_PREFIX = "/aws/storage/";
+const STORAGE_PREFIX = "/aws/storage/";
 
 export interface Target {
   accountId: string;

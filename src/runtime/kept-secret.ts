@@ -10,12 +10,12 @@ export interface SecretFiles {
   create(path: string, text: string): Promise<void>;
 }
 
-export type SecretSource = "environment" | "file" | "generated";
+type SecretSource = "environment" | "file" | "generated";
 
 /** 32 random bytes, base64 (url-safe without padding when `url`). */
-export const randomSecret = (url: boolean): string => (url ? randomBase64Url(32) : toBase64(crypto.getRandomValues(new Uint8Array(32))));
+const randomSecret = (url: boolean): string => (url ? randomBase64Url(32) : toBase64(crypto.getRandomValues(new Uint8Array(32))));
 
-export async function keptSecret(files: SecretFiles, options: { configured: string | undefined; path: string; make: () => string }): Promise<{ value: string; source: SecretSource }> {
+async function keptSecret(files: SecretFiles, options: { configured: string | undefined; path: string; make: () => string }): Promise<{ value: string; source: SecretSource }> {
   if (options.configured) return { value: options.configured, source: "environment" };
   for (let attempt = 0; attempt < 2; attempt++) {
     const stored = (await files.read(options.path))?.trim();

@@ -8,7 +8,7 @@ import type { App } from "../app.ts";
 import { webCryptoSha256 } from "../aws/signer.ts";
 import { compose } from "../compose.ts";
 import { edgeChain } from "../credentials/chain.ts";
-import { readSettings, SettingError } from "../config.ts";
+import { serviceSettings, SettingError } from "../config.ts";
 import { sealerFrom } from "../crypto/seal.ts";
 import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
@@ -43,7 +43,7 @@ let app: Promise<App> | undefined;
 async function build(env: Env): Promise<App> {
   // Text bindings only (secrets and vars), as the settings and the chain's environment.
   const vars = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
-  const settings = readSettings(vars);
+  const settings = serviceSettings(vars);
   const io = { env: vars, metadataEndpoints: false };
   const log = (entry: Record<string, unknown>) => console.log(JSON.stringify(entry));
   return compose({

@@ -18,4 +18,11 @@ describe("settings", () => {
     expect(settings.cacheMs({ SIGNPOST_ACCOUNT_CACHE_MS: "0" })).toBe(0);
     expect(settings.corsOrigins({ SIGNPOST_CORS_ORIGINS: " https://a.example , https://b.example," })).toEqual(["https://a.example", "https://b.example"]);
   });
+
+  it("reads only the service's own settings for a Worker: a stray PORT binding is not its business", () => {
+    const env = { PORT: "not-a-port", HOST: "", SIGNPOST_DATA_DIR: "/x", SIGNPOST_ACCOUNT_CACHE_MS: "0", SIGNPOST_ADMIN_TOKEN: "a".repeat(16) };
+    expect(settings.serviceSettings(env)).toEqual({ adminToken: "a".repeat(16), encryptionKey: undefined, corsOrigins: [], cacheMs: 0 });
+    expect(() => settings.readSettings(env)).toThrow(/^PORT must be/);
+    expect(settings.readSettings({ ...env, PORT: "0" })).toMatchObject({ port: 0, host: "127.0.0.1", dataDir: "/x", cacheMs: 0 });
+  });
 });

@@ -42,7 +42,7 @@ describe("authentication hygiene (issue 11, 5)", () => {
     expect(reads).toBe(0);
   });
 
-  it("refuses an admin token under 16 characters (the Worker takes whatever is bound)", async () => {
+  it("refuses an admin token under 16 characters however the app is built (the runtimes refuse it earlier)", async () => {
     const { call } = createTestApp({ adminToken: "short-token" });
     const response = await call({ method: "GET", path: "/AwsAccount", auth: "Bearer short-token" });
     expect(response.status).toBe(503);

@@ -97,6 +97,9 @@ describe("clients", () => {
     ["a secret chosen by the caller", { policy: { operations: ["upload"] }, secret: "mine" }, /secret cannot be set/],
     ["an unknown policy field", { policy: { operations: ["upload"], admin: true } }, /Client policy: unknown field: "admin"/],
     ["__proto__", JSON.parse('{"policy":{"operations":["upload"]},"__proto__":{"x":1}}'), /unknown field: "__proto__"/],
+    ["a policy that is not an object", { policy: null }, /^Client: policy is required and must be an object$/],
+    ["a policy that is a list", { policy: ["upload"] }, /^Client: policy is required and must be an object$/],
+    ["an unknown field, told what is accepted", { policy: { operations: ["upload"] }, secrets: "x" }, /^Client: unknown field: "secrets"; only resourceType, id, meta, description, policy are accepted$/],
   ])("refuses a client with %s (400)", async (_, body, pattern) => {
     const { call, admin, clients } = setup();
     const response = await call({ method: "PUT", path: "/Client/c", body });
