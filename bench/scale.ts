@@ -35,6 +35,7 @@ import { createSealer, type Sealer } from "../src/crypto/seal.ts";
 import { createPresigner } from "../src/aws/signer.ts";
 import { ACCOUNT_CACHE_MS, cachedStore } from "../src/store/cache.ts";
 import { denoKvStore } from "../src/store/kv.ts";
+import { memoryStore } from "../src/store/memory.ts";
 import type { ResourceStore } from "../src/store/store.ts";
 import { signedBy } from "../test/verify-url.ts";
 import { fmt, median, table } from "./lib.ts";
@@ -88,6 +89,7 @@ function app(store: ResourceStore<AwsAccount>, clients: ResourceStore<Client>): 
   return createApp({
     store,
     clients,
+    introspectors: memoryStore(),
     sealer,
     credentials: noDefaultCredentials,
     presigner: createPresigner(nodeSha256),

@@ -5,12 +5,14 @@ import { Hono } from "hono/tiny";
 import { adminToken } from "./auth/admin-token.ts";
 import { clientSecret } from "./auth/client-secret.ts";
 import { authenticator } from "./auth/index.ts";
+import { jwtBearer } from "./auth/jwt.ts";
 import { HttpError, operationOutcome } from "./errors.ts";
 import { MAX_BODY_BYTES } from "./http/body.ts";
 import { type App, type AppEnv, rawPath, respond } from "./http/context.ts";
 import { requestLog } from "./http/log.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { clientRoutes } from "./routes/clients.ts";
+import { introspectorRoutes } from "./routes/introspectors.ts";
 import { multipartOperations } from "./routes/multipart.ts";
 import { objectRoutes } from "./routes/objects.ts";
 import { postPolicyOperations } from "./routes/post-policy.ts";
@@ -25,8 +27,9 @@ export function createApp(deps: AppDeps): App {
   const { config } = deps;
   const token = config.adminToken;
   const authenticate = authenticator(
-    token ? [adminToken(token), clientSecret(deps.clients)] : [],
+    token ? [adminToken(token), clientSecret(deps.clients), jwtBearer({ introspectors: s.introspectorIndex, keys: s.keySets, sealer: s.sealer, now: s.now })] : [],
     !token ? "set SIGNPOST_ADMIN_TOKEN" : token.length < 16 ? "SIGNPOST_ADMIN_TOKEN must be at least 16 characters" : undefined,
+    s.introspectorIndex.cookieNames,
   );
   const app = new Hono<AppEnv>();
 
@@ -53,7 +56,8 @@ export function createApp(deps: AppDeps): App {
 
   app.get("/health", (c) => respond(c, { status: "ok" }));
   app.use(async (c, next) => {
-    c.set("caller", await authenticate(c.req.header("authorization") ?? null));
+    const header = (name: string) => c.req.header(name) ?? null;
+    c.set("caller", await authenticate({ authorization: header("authorization"), cookie: header("cookie"), method: c.req.method, contentType: header("content-type") }));
     c.set("bodyLimit", config.maxBodyBytes ?? MAX_BODY_BYTES);
     await next();
   });
@@ -61,6 +65,7 @@ export function createApp(deps: AppDeps): App {
   // The route groups: each is one file; a new one is one more line here.
   app.route("/AwsAccount", accountRoutes(s));
   app.route("/Client", clientRoutes(s));
+  app.route("/TokenIntrospector", introspectorRoutes(s));
   app.route("/aws/storage", objectRoutes(s, { ...postPolicyOperations(s), ...multipartOperations(s) }));
 
   return app;

@@ -7,15 +7,17 @@ import type { CredentialProvider, HostIO } from "./credentials/provider.ts";
 import type { Sealer } from "./crypto/seal.ts";
 import type { AwsAccount } from "./domain/account.ts";
 import type { Client } from "./domain/client.ts";
+import type { TokenIntrospector } from "./domain/introspector.ts";
 import { createRoleCredentials } from "./domain/roles.ts";
 import type { Log } from "./http/log.ts";
 import { cachedStore } from "./store/cache.ts";
 import type { Resource, ResourceStore } from "./store/store.ts";
 
 export interface RuntimeParts<Key> {
-  /** Where accounts and clients live (the runtime's own store); compose puts the read cache in front. */
+  /** Where accounts, clients and token introspectors live (the runtime's own store); compose puts the read cache in front. */
   accounts: ResourceStore<AwsAccount>;
   clients: ResourceStore<Client>;
+  introspectors: ResourceStore<TokenIntrospector>;
   sealer: Sealer;
   /** node:crypto where the runtime has it (synchronous), else Web Crypto. */
   sha256: Sha256<Key>;
@@ -36,11 +38,13 @@ export function compose<Key>(parts: RuntimeParts<Key>): App {
   return createApp({
     store: cached(parts.accounts),
     clients: cached(parts.clients),
+    // Read as a whole, by an index with its own lifetime (auth/introspectors.ts).
+    introspectors: parts.introspectors,
     sealer: parts.sealer,
     credentials: parts.credentials(signer),
     roles: createRoleCredentials(io, { signer, log }),
     presigner: signer,
-    config: { adminToken: settings.adminToken, corsOrigins: settings.corsOrigins },
+    config: { adminToken: settings.adminToken, corsOrigins: settings.corsOrigins, cacheMs: settings.cacheMs },
     log,
   });
 }

@@ -1,5 +1,7 @@
 // What the routes are given: the stores, the use cases (presigning, signing) and the protocol clients (S3, the
 // back-end checks), built once from what a runtime (or a test) hands in.
+import { introspectorIndex } from "./auth/introspectors.ts";
+import { keySets } from "./auth/key-sets.ts";
 import { backendChecks } from "./aws/probe.ts";
 import { s3Client } from "./aws/s3.ts";
 import type { HeaderSigner, Presigner } from "./aws/signer.ts";
@@ -7,10 +9,12 @@ import type { CredentialProvider } from "./credentials/provider.ts";
 import type { Sealer } from "./crypto/seal.ts";
 import { accountReader, type AwsAccount } from "./domain/account.ts";
 import type { Client } from "./domain/client.ts";
+import type { TokenIntrospector } from "./domain/introspector.ts";
 import { presigning } from "./domain/presign.ts";
 import type { RoleCredentials } from "./domain/roles.ts";
 import { createSigning } from "./domain/signing.ts";
 import { auditor, isoClock, type Log } from "./http/log.ts";
+import { ACCOUNT_CACHE_MS } from "./store/cache.ts";
 import type { ResourceStore } from "./store/store.ts";
 
 export interface AppConfig {
@@ -19,11 +23,14 @@ export interface AppConfig {
   maxBodyBytes?: number;
   /** Browser origins allowed by CORS (`*` for any); none by default. */
   corsOrigins?: string[];
+  /** How long this replica trusts its read of the TokenIntrospectors (SIGNPOST_ACCOUNT_CACHE_MS). */
+  cacheMs?: number;
 }
 
 export interface AppDeps {
   store: ResourceStore<AwsAccount>;
   clients: ResourceStore<Client>;
+  introspectors: ResourceStore<TokenIntrospector>;
   /** Seals secret-access-key at rest; unseals it only to sign. */
   sealer: Sealer;
   /** Credentials for accounts without access-key-id (the default chain). */
@@ -52,6 +59,9 @@ export function services(deps: AppDeps) {
   return {
     store: deps.store,
     clients: deps.clients,
+    introspectors: deps.introspectors,
+    introspectorIndex: introspectorIndex(deps.introspectors, deps.config.cacheMs ?? ACCOUNT_CACHE_MS, now),
+    keySets: keySets({ ...outbound, now, log }),
     sealer: deps.sealer,
     accounts,
     signing,

@@ -6,6 +6,7 @@ import { createPresigner } from "../src/aws/signer.ts";
 import { fromEnv } from "../src/credentials/env.ts";
 import type { AwsAccount } from "../src/domain/account.ts";
 import type { Client } from "../src/domain/client.ts";
+import type { TokenIntrospector } from "../src/domain/introspector.ts";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
 import { memoryStore } from "../src/store/memory.ts";
 import type { ResourceStore } from "../src/store/store.ts";
@@ -55,6 +56,7 @@ export function createTestApp(overrides: Partial<AppDeps> & TestOptions = {}) {
   const requests: { method: string; url: string; headers: Record<string, string>; body: string }[] = [];
   const accounts = overrides.store ?? overrides.accounts ?? memoryStore<AwsAccount>();
   const clients = overrides.clients ?? memoryStore<Client>();
+  const introspectors = overrides.introspectors ?? memoryStore<TokenIntrospector>();
   const { s3, adminToken, corsOrigins, maxBodyBytes, observe, accounts: _accounts, ...deps } = overrides;
   const app = createApp({
     sealer: testSealer,
@@ -78,6 +80,7 @@ export function createTestApp(overrides: Partial<AppDeps> & TestOptions = {}) {
     ...deps,
     store: accounts,
     clients,
+    introspectors,
   });
 
   async function call(request: Call): Promise<Answer> {
@@ -119,7 +122,7 @@ export function createTestApp(overrides: Partial<AppDeps> & TestOptions = {}) {
     return created;
   }
 
-  return { app, call, createClient, putAccount, accounts, clients, logs, requests, admin: ADMIN };
+  return { app, call, createClient, putAccount, accounts, clients, introspectors, logs, requests, admin: ADMIN };
 }
 
 export type TestApp = ReturnType<typeof createTestApp>;

@@ -17,6 +17,7 @@ export function clientSecret(clients: ResourceStore<Client>): Authenticator {
   const checked = new WeakSet<Client>();
 
   return async (credentials) => {
+    if (credentials.scheme === "bearer" && credentials.via) return undefined; // a secret does not belong in a browser
     const secret = credentials.scheme === "bearer" ? credentials.token : credentials.secret;
     const id = clientIdOf(secret);
     if (id === undefined || (credentials.scheme === "basic" && credentials.user !== id)) return undefined;

@@ -1,23 +1,44 @@
-// Who is calling: each authentication method (admin-token.ts, client-secret.ts; the OIDC JWT lands beside them)
-// looks at what the Authorization header presents and names a Caller, or passes. None naming one is 401.
+// Who is calling: each authentication method (admin-token.ts, client-secret.ts, jwt.ts) looks at what the request
+// presents and names a Caller, or passes. None naming one is 401.
 import type { Caller } from "../domain/policy.ts";
 import { HttpError } from "../errors.ts";
-import { type Presented, presented } from "./presented.ts";
+import { type Presented, presented, tokenFromCookie } from "./presented.ts";
 
 /** A Caller for these credentials, undefined when they are not this method's (or are wrong). */
 export type Authenticator = (credentials: Presented) => Promise<Caller | undefined>;
 
+/** What authentication reads of a request. */
+export interface Presenting {
+  authorization: string | null;
+  cookie: string | null;
+  method: string;
+  contentType: string | null;
+}
+
 const CHALLENGE = 'Bearer realm="signpost", Basic realm="signpost"';
 const INVALID_CHALLENGE = 'Bearer realm="signpost", error="invalid_token", Basic realm="signpost"';
+// The content types a cross-site form or a fetch without a CORS preflight can send.
+const SIMPLE_TYPE = /^\s*(application\/x-www-form-urlencoded|multipart\/form-data|text\/plain)\s*(;|$)/i;
 
 /**
  * The methods tried in turn. `notConfigured`, when set, is why nobody can be authenticated (no admin token yet):
- * every request then answers 503 with it, fail closed.
+ * every request then answers 503 with it, fail closed. `cookieNames` are where a token may come instead of the
+ * Authorization header (only tokens: never the admin's or a client's secret, which a browser must not hold).
  */
-export function authenticator(methods: Authenticator[], notConfigured?: string) {
-  return async (authorization: string | null): Promise<Caller> => {
+export function authenticator(methods: Authenticator[], notConfigured?: string, cookieNames: () => Promise<string[]> = async () => []) {
+  return async (request: Presenting): Promise<Caller> => {
     if (notConfigured) throw new HttpError(503, `signpost is not configured: ${notConfigured}`);
-    const credentials = presented(authorization);
+    const { authorization } = request;
+    let credentials = presented(authorization);
+    if (!authorization && request.cookie) {
+      const token = tokenFromCookie(request.cookie, await cookieNames());
+      // A browser sends cookies with cross-site forms too: a write authenticated by one must come with a type
+      // that only a same-origin page (or a CORS preflight) can send.
+      if (token && !/^(GET|HEAD)$/i.test(request.method) && (request.contentType === null || SIMPLE_TYPE.test(request.contentType))) {
+        throw new HttpError(403, "a request authenticated by a cookie must send Content-Type: application/json (a cross-site form cannot)");
+      }
+      if (token) credentials = { scheme: "bearer", token, via: "cookie" };
+    }
     if (credentials) {
       for (const method of methods) {
         const caller = await method(credentials);

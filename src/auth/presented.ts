@@ -1,7 +1,8 @@
 // What an Authorization header presents: a bearer token, or HTTP Basic `user:secret` (as Aidbox clients send it).
 import { clientIdOf } from "../domain/client.ts";
 
-export type Presented = { scheme: "bearer"; token: string } | { scheme: "basic"; user: string; secret: string };
+/** A bearer token (from the Authorization header, or `via` a cookie), or HTTP Basic. */
+export type Presented = { scheme: "bearer"; token: string; via?: "cookie" } | { scheme: "basic"; user: string; secret: string };
 
 const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
@@ -21,6 +22,18 @@ export function presented(authorization: string | null): Presented | undefined {
   }
   const colon = decoded.indexOf(":");
   return colon < 0 ? undefined : { scheme: "basic", user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
+}
+
+/** The value of the first of `names` that the Cookie header holds (quotes taken off), or undefined. */
+export function tokenFromCookie(header: string, names: string[]): string | undefined {
+  if (names.length === 0) return undefined;
+  for (const pair of header.split(";")) {
+    const at = pair.indexOf("=");
+    if (at < 0 || !names.includes(pair.slice(0, at).trim())) continue;
+    const value = pair.slice(at + 1).trim().replace(/^"(.*)"$/, "$1");
+    if (value) return value;
+  }
+  return undefined;
 }
 
 /** Who the credentials claim to be, for the log of a refused request: never the secret. */

@@ -82,3 +82,21 @@ export async function createSealer(config: string | undefined, subtle: SubtleCry
     },
   };
 }
+
+/**
+ * Opens sealed values for the hot path and keeps them in memory (they stay sealed in the store and its cache).
+ * Keyed by the resource too: a sealed value copied into another record does not open there, cached or not.
+ */
+export function openedSecrets(sealer: Sealer, max = 10_000) {
+  const opened = new Map<string, string>();
+  return async (resource: string, sealed: string): Promise<string> => {
+    const key = `${resource}\n${sealed}`;
+    let secret = opened.get(key);
+    if (secret === undefined) {
+      secret = await sealer.unseal(sealed, resource);
+      if (opened.size >= max) opened.clear();
+      opened.set(key, secret);
+    }
+    return secret;
+  };
+}

@@ -2,9 +2,9 @@
 // policy.ts). What a client may send, what is stored, and what is shown.
 import { HttpError } from "../errors.ts";
 import { randomBase64Url } from "../crypto/encoding.ts";
-import { invalidFor, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
-import { MAX_EXPIRATION } from "./presign.ts";
-import { type Caller, OPERATIONS, type Operation, type Policy, requireWithin } from "./policy.ts";
+import { invalidFor, objectFields, resourceHeader } from "./fields.ts";
+import { type Caller, OPERATIONS, type Policy, requireWithin } from "./policy.ts";
+import { parsePolicy, type PolicyRules } from "./policy-input.ts";
 
 export interface Client {
   resourceType: "Client";
@@ -20,16 +20,8 @@ export type ClientInput = Pick<Client, "policy"> & { description?: string };
 
 const invalid: (message: string) => never = invalidFor("Client");
 
-function stringList(value: unknown, name: string, pattern: RegExp, rule: string): string[] {
-  if (!Array.isArray(value) || value.length === 0 || value.length > 100) invalid(`policy.${name} must be a list of 1 to 100 entries`);
-  for (const entry of value) {
-    if (typeof entry !== "string" || !pattern.test(entry)) invalid(`policy.${name}: ${rule}`);
-  }
-  return [...new Set(value as string[])];
-}
-
 const FIELDS = new Set(["resourceType", "id", "meta", "description", "policy"]);
-const POLICY_FIELDS = new Set(["operations", "accounts", "buckets", "prefixes", "max-expiration"]);
+const POLICY_RULES: PolicyRules = { what: "Client", operations: OPERATIONS, placeholders: /\{client\}/g };
 
 /** Ids no client may have: the admin's own name. */
 const RESERVED_IDS = /^admin$/i;
@@ -44,27 +36,7 @@ export function parseClient(body: unknown, id: string): ClientInput {
   if (record.description !== undefined && (typeof record.description !== "string" || record.description.length > 500)) {
     invalid("description must be a string of at most 500 characters");
   }
-  if (typeof record.policy !== "object" || record.policy === null || Array.isArray(record.policy)) invalid("policy is required and must be an object");
-  const policy = objectFields(record.policy, "Client policy", POLICY_FIELDS);
-
-  const operations = stringList(policy.operations, "operations", /^[a-z-]+$/, `each must be one of ${OPERATIONS.join(", ")}`);
-  for (const operation of operations) {
-    if (!(OPERATIONS as readonly string[]).includes(operation)) invalid(`policy.operations: each must be one of ${OPERATIONS.join(", ")}`);
-  }
-  const parsed: Policy = {
-    operations: operations as Operation[],
-    accounts: stringList(policy.accounts ?? ["*"], "accounts", /^(\*|[A-Za-z0-9.-]{1,64})$/, 'each must be an account id or "*"'),
-    buckets: stringList(policy.buckets ?? ["*"], "buckets", /^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'each must be a bucket name or "*"'),
-  };
-  if (policy.prefixes !== undefined) {
-    parsed.prefixes = stringList(policy.prefixes, "prefixes", /^[^\u0000-\u001f\u007f]{1,512}$/, "each must be 1 to 512 characters without control characters");
-    // users/{client} would let client app1 into users/app10/: the id must be a whole path segment.
-    const open = parsed.prefixes.find((prefix) => /\{client\}(?!\/)/.test(prefix));
-    if (open !== undefined) invalid(`policy.prefixes: {client} must be followed by '/' (${JSON.stringify(open)} would also match longer ids: write ${JSON.stringify(open.replace(/\{client\}(?!\/)/g, "{client}/"))})`);
-  }
-  const max = wholeNumber(policy["max-expiration"], "Client", "policy.max-expiration", 1, MAX_EXPIRATION);
-  if (max !== undefined) parsed["max-expiration"] = max;
-  return { policy: parsed, ...(typeof record.description === "string" ? { description: record.description } : {}) };
+  return { policy: parsePolicy(record.policy, POLICY_RULES), ...(typeof record.description === "string" ? { description: record.description } : {}) };
 }
 
 /** A stored Client as read back, checked like a new one; a reason instead when it is not one (never a grant). */

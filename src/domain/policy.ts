@@ -2,7 +2,9 @@
 // and the "within" rule by which a manager hands out no more than it holds. Deny by default.
 import { HttpError } from "../errors.ts";
 
-export const OPERATIONS = ["upload", "download", "delete", "manage-accounts", "manage-clients", "use-default-credentials", "assume-role"] as const;
+export const OPERATIONS = [
+  "upload", "download", "delete", "manage-accounts", "manage-clients", "manage-introspectors", "use-default-credentials", "assume-role",
+] as const;
 export type Operation = (typeof OPERATIONS)[number];
 /** The operations a URL can carry out on an object. */
 export type ObjectOperation = "upload" | "download" | "delete";
@@ -19,15 +21,18 @@ export interface Policy {
   "max-expiration"?: number;
 }
 
-/** Who is calling. The admin is marked as such: a client is never the admin, whatever its record holds. */
+/**
+ * Who is calling. The admin is marked as such: a client is never the admin, whatever its record holds. A caller
+ * with a `name` is an end user with a token (`jwt:<introspector>:<sub>`), its policy already filled from the claims.
+ */
 export type Caller =
   | { readonly admin: true; readonly id: "admin" }
-  | { readonly admin: false; readonly id: string; readonly policy: Policy };
+  | { readonly admin: false; readonly id: string; readonly policy: Policy; readonly name?: string };
 
 export const ADMIN: Caller = Object.freeze({ admin: true, id: "admin" });
 
-/** How logs and messages name a caller: `admin`, or `Client/<id>` (so no client id can read as the admin). */
-export const callerName = (caller: Caller): string => (caller.admin ? "admin" : `Client/${caller.id}`);
+/** How logs and messages name a caller: `admin`, `Client/<id>` (so no client id can read as the admin), or a token's name. */
+export const callerName = (caller: Caller): string => (caller.admin ? "admin" : caller.name ?? `Client/${caller.id}`);
 
 /** The policy as it applies to client `id`: `{client}` in prefixes replaced by the id. */
 export function effectivePolicy(policy: Policy, id: string): Policy {
@@ -100,8 +105,8 @@ export function policyWithin(inner: Policy, outer: Policy): boolean {
 export const isWithin = (caller: Caller, id: string, policy: Policy): boolean =>
   caller.admin || policyWithin(effectivePolicy(policy, id), effectivePolicy(caller.policy, caller.id));
 
-export function requireWithin(caller: Caller, id: string, policy: Policy): void {
-  if (!isWithin(caller, id, policy)) refuse(`manage Client/${id}: it would hold more than this client's own policy grants`);
+export function requireWithin(caller: Caller, id: string, policy: Policy, resource = `Client/${id}`): void {
+  if (!isWithin(caller, id, policy)) refuse(`manage ${resource}: it would hold more than this client's own policy grants`);
 }
 
 /**

@@ -12,7 +12,7 @@ import type { CredentialProvider } from "../credentials/provider.ts";
 import type { RoleCredentials } from "./roles.ts";
 import { HttpError } from "../errors.ts";
 import { objectLocation } from "../aws/s3url.ts";
-import type { Sealer } from "../crypto/seal.ts";
+import { openedSecrets, type Sealer } from "../crypto/seal.ts";
 import { sessionPolicy } from "../aws/session-policy.ts";
 import type { Credentials } from "../aws/signer.ts";
 
@@ -20,7 +20,6 @@ import type { Credentials } from "../aws/signer.ts";
 const ACTIONS: Record<ObjectOperation, string> = { upload: "s3:PutObject", download: "s3:GetObject", delete: "s3:DeleteObject" };
 /** What the check of session policies narrows to: uploads under signpost-probe/ (it tries one outside). */
 export const PROBE_POLICY = (bucket: string) => (sessionPolicy([ACTIONS.upload], bucket, "signpost-probe/") as { policy: string }).policy;
-const MAX_OPENED = 10_000;
 
 export interface SigningDeps {
   sealer: Sealer;
@@ -43,20 +42,8 @@ export interface UrlRequest {
 }
 
 export function createSigning(deps: SigningDeps) {
-  // Secrets stay sealed in the store and in the cache; opened ones are kept in memory for the hot path.
-  const opened = new Map<string, string>();
-  // Keyed by account too: a sealed value copied into another record must not open there, cached or not.
-  const openSecret = async (account: AwsAccount): Promise<string> => {
-    const sealed = account["secret-access-key"] ?? "";
-    const key = `${account.id}\n${sealed}`;
-    let secret = opened.get(key);
-    if (secret === undefined) {
-      secret = await deps.sealer.unseal(sealed, `AwsAccount/${account.id}`);
-      if (opened.size >= MAX_OPENED) opened.clear();
-      opened.set(key, secret);
-    }
-    return secret;
-  };
+  const open = openedSecrets(deps.sealer);
+  const openSecret = (account: AwsAccount): Promise<string> => open(`AwsAccount/${account.id}`, account["secret-access-key"] ?? "");
 
   /** What the account's role is assumed with: its keys, else the default chain. */
   const sourceOf = (account: AwsAccount): CredentialProvider =>

@@ -5,6 +5,7 @@
 // same format as the Node store, with the same kept admin token and encryption key, so the two can take turns).
 import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
+import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings, SERVER_ENV_NAMES, SettingError } from "../config.ts";
 import { compose } from "../compose.ts";
 import { defaultChain } from "../credentials/chain.ts";
@@ -68,6 +69,7 @@ async function main() {
   const app = compose({
     accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"),
     clients: denoKvStore<Client>(kv, "Client"),
+    introspectors: denoKvStore<TokenIntrospector>(kv, "TokenIntrospector"),
     sealer: await sealerFrom(encryptionKey),
     // Deno's node:crypto answers synchronously: 3x the URLs per second of its Web Crypto (awaited on a worker thread).
     sha256: nodeSha256,

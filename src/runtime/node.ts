@@ -6,6 +6,7 @@ import { serve } from "@hono/node-server";
 import { openKv } from "@deno/kv";
 import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
+import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings } from "../config.ts";
 import { compose } from "../compose.ts";
 import { defaultChain } from "../credentials/chain.ts";
@@ -84,6 +85,7 @@ async function main() {
   const app = compose({
     accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"),
     clients: denoKvStore<Client>(kv, "Client"),
+    introspectors: denoKvStore<TokenIntrospector>(kv, "TokenIntrospector"),
     sealer: await createSealer(kept.encryptionKey), // a bad key stops the start with its reason
     sha256: nodeSha256,
     io,

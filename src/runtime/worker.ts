@@ -12,6 +12,7 @@ import { serviceSettings, SettingError } from "../config.ts";
 import { sealerFrom } from "../crypto/seal.ts";
 import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
+import type { TokenIntrospector } from "../domain/introspector.ts";
 import { operationOutcome } from "../errors.ts";
 import { render } from "../http/body.ts";
 import { workersKvStore } from "../store/workers-kv.ts";
@@ -49,6 +50,7 @@ async function build(env: Env): Promise<App> {
   return compose({
     accounts: workersKvStore<AwsAccount>(env.ACCOUNTS, "AwsAccount"),
     clients: workersKvStore<Client>(env.ACCOUNTS, "Client"),
+    introspectors: workersKvStore<TokenIntrospector>(env.ACCOUNTS, "TokenIntrospector"),
     sealer: await sealerFrom(settings.encryptionKey),
     sha256: webCryptoSha256(),
     io,

@@ -19,6 +19,7 @@ Deno.test("accounts in Deno KV and URLs signed with Web Crypto", async () => {
   const app = createApp({
     store: denoKvStore(kv, "AwsAccount"),
     clients: denoKvStore(kv, "Client"),
+    introspectors: denoKvStore(kv, "TokenIntrospector"),
     sealer: await createSealer(btoa("deno-test-key-with-32-bytes-long")),
     credentials: fromEnv({}),
     presigner: createPresigner(webCryptoSha256()),

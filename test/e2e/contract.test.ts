@@ -5,6 +5,7 @@ import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { contentDisposition } from "../../src/domain/presign.ts";
 import { KEY_CORPUS } from "../corpus.ts";
 import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
+import { startTokenIssuer, type TokenIssuer } from "../token-issuer.ts";
 import "./s3-target.ts";
 import { apiClient, RUNTIMES, type RunningService, startService, tempDataDir } from "./service.ts";
 
@@ -586,6 +587,77 @@ describe("managers and records (issue 11)", () => {
       expect(lines.some((line) => line.includes('"status":403') && line.includes('"refused":"this client may not manage accounts"'))).toBe(true);
       expect(lines.some((line) => line.includes('"status":401'))).toBe(true);
     });
+  });
+});
+
+describe("end-user tokens (issue 14)", () => {
+  let issuer: TokenIssuer;
+  let ecKid: string;
+  const json = (value: unknown) => JSON.stringify(value);
+  const policy = { operations: ["upload", "download"], accounts: ["users"], buckets: [s3.bucket], prefixes: [`${run}/users/{jwt.sub}/`] };
+  const asUser = (jwt: string) => apiClient(service.url, jwt);
+  const upload = (user: ReturnType<typeof apiClient>, key: string) => user("POST", `/aws/storage/users/${s3.bucket}`, json({ filename: key }), "application/json");
+
+  beforeAll(async () => {
+    issuer = await startTokenIssuer();
+    await issuer.addKey("RS256");
+    ecKid = await issuer.addKey("ES256");
+    // The admin trusts the app's users with this account (single-tenant); the policy keeps each in its folder.
+    expect((await api("PUT", "/AwsAccount/users", `${accountYaml()}\nsingle-tenant: true`)).status).toBe(201);
+    const created = await api("PUT", "/TokenIntrospector/app", json({ type: "jwt", jwt: { iss: issuer.url }, policy }), "application/json");
+    expect(created.status, created.text).toBe(201);
+  });
+  afterAll(() => issuer?.close());
+
+  it("a user's token gets URLs in its own folder that S3 honours, and none in anyone else's", async () => {
+    const alice = asUser(await issuer.token({ sub: "alice" }));
+    const key = `${run}/users/alice/note.txt`;
+    const put = await upload(alice, key);
+    expect(put.status, put.text).toBe(200);
+    expect((await fetch(put.json().url, { method: "PUT", body: "alice's note" })).status).toBe(200);
+    const get = await alice("GET", `/aws/storage/users/${s3.bucket}/${encodePath(key)}`);
+    expect(await (await fetch(get.json().url)).text()).toBe("alice's note");
+    const bob = asUser(await issuer.token({ sub: "bob" }, { kid: ecKid }));
+    expect((await bob("GET", `/aws/storage/users/${s3.bucket}/${encodePath(key)}`)).status).toBe(403);
+    expect((await upload(bob, key)).status).toBe(403);
+    expect((await upload(alice, `${run}/users/bob/x`)).status).toBe(403);
+    expect((await alice("GET", "/AwsAccount")).status).toBe(403);
+  });
+
+  it("a claim that is not one folder gets nothing; tampered, expired and foreign tokens get 401 invalid_token", async () => {
+    for (const sub of ["alice/../bob", "bob/", "..", ""]) {
+      const answer = await upload(asUser(await issuer.token({ sub })), `${run}/users/${sub}/x`);
+      expect([401, 403], sub).toContain(answer.status);
+    }
+    const good = await issuer.token({ sub: "alice" });
+    const [head, , signature] = good.split(".");
+    const tampered = `${head}.${Buffer.from(json({ iss: issuer.url, sub: "bob", exp: Date.now() / 1000 + 600 })).toString("base64url")}.${signature}`;
+    const expired = await issuer.token({ sub: "alice", exp: Math.floor(Date.now() / 1000) - 120 });
+    const foreign = await issuer.token({ sub: "alice", iss: "https://elsewhere.example.com" });
+    for (const jwt of [tampered, expired, foreign]) {
+      const answer = await upload(asUser(jwt), `${run}/users/alice/x`);
+      expect(answer.status).toBe(401);
+      expect(answer.headers.get("www-authenticate")).toMatch(/error="invalid_token"/);
+    }
+  });
+
+  it("keys rotated at the issuer are honoured (PS256, ES384, EdDSA: each runtime's Web Crypto), the withdrawn one refused", async () => {
+    // One rotation: new keys published and the EC key withdrawn, seen through one early refetch (the kid cooldown).
+    const rotated = { RS256: await issuer.addKey("RS256", { kid: "rotated" }), PS256: await issuer.addKey("PS256"), ES384: await issuer.addKey("ES384"), EdDSA: await issuer.addKey("EdDSA") };
+    issuer.publish(Object.values(rotated));
+    for (const [alg, kid] of Object.entries(rotated)) {
+      const answer = await upload(asUser(await issuer.token({ sub: "alice" }, { kid })), `${run}/users/alice/${alg}`);
+      expect(answer.status, `${alg}: ${answer.text}`).toBe(200);
+    }
+    expect((await upload(asUser(await issuer.token({ sub: "alice" }, { kid: ecKid })), `${run}/users/alice/y`)).status).toBe(401);
+  });
+
+  it("never shows an introspector's secret", async () => {
+    const body = { type: "jwt", jwt: { iss: "https://hs.example.com", secret: "shared-secret-of-at-least-32-characters" }, policy };
+    expect((await api("PUT", "/TokenIntrospector/hs", json(body), "application/json")).status).toBe(201);
+    const listed = await api("GET", "/TokenIntrospector");
+    expect(listed.text).toContain('"id":"hs"');
+    expect(listed.text).not.toContain("shared-secret");
   });
 });
 

@@ -7,6 +7,7 @@ import { createServer, type Server } from "node:http";
 import { AwsClient } from "aws4fetch";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
+import { startTokenIssuer, type TokenIssuer } from "../token-issuer.ts";
 import "./s3-target.ts";
 import { apiClient, RUNTIMES, type RunningService, startService, tempDataDir } from "./service.ts";
 
@@ -48,6 +49,7 @@ describe.skipIf(!s3.roleArn)("a client's policy holds at S3 (issue 11)", () => {
     let service: RunningService;
     let admin: ReturnType<typeof apiClient>;
     let alice: ReturnType<typeof apiClient>;
+    let issuer: TokenIssuer;
     const [dataDir, removeDataDir] = tempDataDir(`security-${runtime}`);
     const home = `users/alice/${runtime}-${suffix}`;
     const account = (extra: Record<string, unknown>) =>
@@ -64,9 +66,16 @@ describe.skipIf(!s3.roleArn)("a client's policy holds at S3 (issue 11)", () => {
       const client = await admin("PUT", "/Client/alice", JSON.stringify({ policy: { operations: ["upload", "download"], accounts: ["tenant", "plain", "trusting"], prefixes: ["users/{client}/"] } }), "application/json");
       expect(client.status, client.text).toBe(201);
       alice = apiClient(service.url, client.json().secret);
+      // End users of an app, each in a folder of their own (issue 14): the same narrowing as a client's.
+      issuer = await startTokenIssuer();
+      await issuer.addKey("ES256");
+      const policy = { operations: ["upload", "download"], accounts: ["tenant"], prefixes: [`users/{jwt.sub}/${runtime}-${suffix}/`] };
+      const introspector = await admin("PUT", "/TokenIntrospector/app", JSON.stringify({ type: "jwt", jwt: { iss: issuer.url }, policy }), "application/json");
+      expect(introspector.status, introspector.text).toBe(201);
     });
 
     afterAll(async () => {
+      await issuer?.close();
       expect(service.stdout()).not.toContain(s3.secretAccessKey);
       await service?.stop();
       removeDataDir();
@@ -123,6 +132,21 @@ describe.skipIf(!s3.roleArn)("a client's policy holds at S3 (issue 11)", () => {
         const done = await op(alice, "tenant", "complete-multipart", { filename: key, "upload-id": uploadId, parts: [{ "part-number": 1, etag: part.headers.get("etag") }] });
         expect(done.status, done.text).toBe(200);
         expect(await (await fetch(await downloadUrl("tenant", key))).text()).toBe("one small part");
+      });
+
+      it("a user's token (issue 14): its upload URL cannot copy another user's file, and works in its own folder", async () => {
+        await rgw.fetch(objectUrl(s3.bucket, `users/bob/${runtime}-${suffix}/diary.txt`), { method: "PUT", body: "bob's diary" });
+        const carol = apiClient(service.url, await issuer.token({ sub: "carol" }));
+        const key = `users/carol/${runtime}-${suffix}/copy.txt`;
+        const answer = await carol("POST", `/aws/storage/tenant/${s3.bucket}`, JSON.stringify({ filename: key }), "application/json");
+        expect(answer.status, answer.text).toBe(200);
+        const url = answer.json().url as string;
+        const copy = await fetch(url, { method: "PUT", headers: { "x-amz-copy-source": `/${s3.bucket}/users/bob/${runtime}-${suffix}/diary.txt` } });
+        expect(copy.status, await copy.text()).toBe(403);
+        expect(await exists(s3.bucket, key)).toBe(false);
+        expect((await fetch(url, { method: "PUT", body: "carol's own" })).status).toBe(200);
+        const bobs = await carol("GET", `/aws/storage/tenant/${s3.bucket}/users/bob/${runtime}-${suffix}/diary.txt`);
+        expect(bobs.status).toBe(403);
       });
 
       it("hands out forms, whose fields S3 holds to their policy", async () => {

@@ -120,9 +120,9 @@ const RULES: Rule[] = [
     sample: { file: "http/context.ts", refused: { spec: "services.ts", local: true }, allowed: { spec: "errors.ts", local: true } },
   },
   {
-    name: "Hono stays in app.ts, http/ and routes/ (and the Node runtime's server)",
+    name: "Hono stays in app.ts, http/ and routes/ (and the Node runtime's server); auth/jwt.ts uses its JWS library",
     files: (path) => path !== "app.ts" && !under("http", "routes", "runtime")(path),
-    refuses: isHono,
+    refuses: (m) => isHono(m) && !(m.spec === "hono/utils/jwt/jwt"),
     sample: { file: "domain/presign.ts", refused: { spec: "hono", local: false }, allowed: { spec: "js-yaml", local: false } },
   },
 ];

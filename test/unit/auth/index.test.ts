@@ -106,20 +106,21 @@ describe("the methods, on their own", () => {
   });
 
   it("authenticator: tries the methods in turn; 401 says missing, malformed or invalid; 503 when not configured", async () => {
+    const ask = (authorization: string | null) => ({ authorization, cookie: null, method: "GET", contentType: null });
     const calls: string[] = [];
     const never: Authenticator = async () => (calls.push("never"), undefined);
     const always: Authenticator = async () => (calls.push("always"), { admin: true, id: "admin" });
-    expect(await authenticator([never, always])("Bearer x")).toEqual({ admin: true, id: "admin" });
+    expect(await authenticator([never, always])(ask("Bearer x"))).toEqual({ admin: true, id: "admin" });
     expect(calls).toEqual(["never", "always"]);
     const none = authenticator([never]);
     for (const [header, message] of [[null, /^missing credentials/], ["x", /^malformed credentials/], ["Bearer x", /^invalid credentials$/]] as const) {
-      const error = await none(header).catch((e: HttpError) => e);
+      const error = await none(ask(header)).catch((e: HttpError) => e);
       expect(error).toBeInstanceOf(HttpError);
       expect((error as HttpError).status).toBe(401);
       expect((error as HttpError).message).toMatch(message);
       expect((error as HttpError).headers["www-authenticate"]).toMatch(/^Bearer realm="signpost"/);
     }
-    const closed = await authenticator([always], "set SIGNPOST_ADMIN_TOKEN")("Bearer x").catch((e: HttpError) => e);
+    const closed = await authenticator([always], "set SIGNPOST_ADMIN_TOKEN")(ask("Bearer x")).catch((e: HttpError) => e);
     expect((closed as HttpError).status).toBe(503);
   });
 });

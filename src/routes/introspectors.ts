@@ -1,0 +1,129 @@
+// /TokenIntrospector: create, replace, patch, read, list and delete the issuers whose JWTs signpost accepts. Needs
+// manage-introspectors, and a manager handles only introspectors whose policy is within its own. A shared secret
+// (jwt.secret) is sealed at rest and never shown; a PATCH or PUT without one keeps the stored one.
+import { Hono } from "hono/tiny";
+import { objectFields } from "../domain/fields.ts";
+import {
+  introspectorProblem, type IntrospectorInput, introspectorWithin, parseIntrospector, publicIntrospector, requireIntrospectorWithin,
+  requireManageableIntrospector, type TokenIntrospector,
+} from "../domain/introspector.ts";
+import { checkId } from "../domain/names.ts";
+import { requireOperation } from "../domain/policy.ts";
+import { HttpError } from "../errors.ts";
+import { mergePatch } from "../http/body.ts";
+import { type AppEnv, body, type Context, NO_STORE, notAllowed, onlyQuery, respond } from "../http/context.ts";
+import { currentVersion, nextMeta, searchset, versionHeaders } from "../http/fhir.ts";
+import type { Services } from "../services.ts";
+
+const SEALED = /^sealed:/;
+
+export function introspectorRoutes(s: Services) {
+  const app = new Hono<AppEnv>();
+  const managedId = (c: Context) => checkId(c.req.param("id")!);
+  const find = async (c: Context, id: string) => {
+    const introspector = await s.introspectors.get(id);
+    if (!introspector) throw new HttpError(404, `TokenIntrospector/${id} not found`);
+    requireManageableIntrospector(c.get("caller"), id, introspector);
+    return introspector;
+  };
+
+  /**
+   * The record to store from checked input: a secret sent is sealed (bound to this id) before the atomic write; none
+   * sent keeps the stored one, unless the input names other keys.
+   */
+  async function writer(id: string, input: IntrospectorInput) {
+    const { secret: plain, ...jwt } = input.jwt;
+    const sealed = plain === undefined ? undefined : await s.sealer.seal(plain, `TokenIntrospector/${id}`);
+    return (stored: TokenIntrospector | null): Omit<TokenIntrospector, "meta"> => {
+      const kept = !input.jwt.keys && !input.jwks_uri && SEALED.test(String(stored?.jwt?.secret ?? "")) ? stored!.jwt.secret : undefined;
+      const secret = sealed ?? kept;
+      return { resourceType: "TokenIntrospector", id, ...input, jwt: secret ? { ...jwt, secret } : jwt };
+    };
+  }
+
+  /** Writes as one atomic step, within the caller's own grants. */
+  async function write(c: Context, id: string, build: (stored: TokenIntrospector | null) => Omit<TokenIntrospector, "meta">) {
+    const caller = c.get("caller");
+    const result = await s.introspectors.put(id, (stored) => {
+      requireManageableIntrospector(caller, id, stored);
+      const next = build(stored);
+      requireIntrospectorWithin(caller, id, next.policy);
+      return { ...next, meta: nextMeta(stored, s.now()) };
+    });
+    s.introspectorIndex.clear();
+    return result;
+  }
+
+  /** One issuer, one introspector (the token's iss must pick one). */
+  async function requireOwnIssuer(id: string, iss: string) {
+    const other = (await s.introspectors.list()).find((introspector) => introspector.id !== id && introspector.jwt?.iss === iss);
+    if (other) throw new HttpError(409, `TokenIntrospector/${other.id} already accepts tokens from ${iss}: one issuer, one introspector`);
+  }
+
+  app.use("*", async (c, next) => {
+    requireOperation(c.get("caller"), "manage-introspectors");
+    onlyQuery(c, []);
+    await next();
+  });
+
+  app.get("/", async (c) => {
+    const caller = c.get("caller");
+    const all = (await s.introspectors.list()).filter((introspector) => introspectorWithin(caller, introspector));
+    return respond(c, searchset(all, publicIntrospector, introspectorProblem), 200, NO_STORE);
+  });
+  app.all("/", notAllowed("GET"));
+
+  app.get("/:id", async (c) => {
+    const introspector = await find(c, managedId(c));
+    const problem = introspectorProblem(introspector);
+    if (problem) throw new HttpError(500, problem);
+    return respond(c, publicIntrospector(introspector), 200, { ...versionHeaders(introspector, false), ...NO_STORE });
+  });
+  app.get("/:id/_history/:version", async (c) => respond(c, publicIntrospector(currentVersion(await find(c, managedId(c)), c.req.param("version")))));
+  app.all("/:id/_history/:version", notAllowed("GET"));
+
+  app.put("/:id", async (c) => {
+    const id = managedId(c);
+    const input = parseIntrospector(await body(c), id);
+    await requireOwnIssuer(id, input.jwt.iss);
+    const { previous, current } = await write(c, id, await writer(id, input));
+    s.audit(c, { action: previous ? "update" : "create", resource: `TokenIntrospector/${id}` });
+    return respond(c, publicIntrospector(current), previous ? 200 : 201, { ...versionHeaders(current, !previous), ...NO_STORE });
+  });
+
+  app.patch("/:id", async (c) => {
+    const id = managedId(c);
+    const patch = objectFields(await body(c), "TokenIntrospector");
+    const stored = await find(c, id);
+    const { resourceType: _, meta: __, ...rest } = stored;
+    // The stored secret stays sealed: it takes part in the merge as a stand-in that only this request knows.
+    const standIn = `kept-${crypto.randomUUID()}`;
+    const merged = mergePatch(rest.jwt.secret ? { ...rest, jwt: { ...rest.jwt, secret: standIn } } : rest, patch);
+    const input = parseIntrospector(merged, id);
+    const keeps = input.jwt.secret === standIn;
+    if (keeps) delete input.jwt.secret;
+    await requireOwnIssuer(id, input.jwt.iss);
+    const build = await writer(id, input);
+    const { current } = await write(c, id, (now) => {
+      if (!now) throw new HttpError(404, `TokenIntrospector/${id} not found`);
+      if (now.meta.versionId !== stored.meta.versionId) throw new HttpError(409, `TokenIntrospector/${id} changed while this PATCH was applied: try again`);
+      const next = build(keeps ? now : null);
+      return next;
+    });
+    s.audit(c, { action: "patch", resource: `TokenIntrospector/${id}` });
+    return respond(c, publicIntrospector(current), 200, { ...versionHeaders(current, false), ...NO_STORE });
+  });
+
+  app.delete("/:id", async (c) => {
+    const id = managedId(c);
+    const caller = c.get("caller");
+    const deleted = await s.introspectors.delete(id, (stored) => requireManageableIntrospector(caller, id, stored));
+    s.introspectorIndex.clear();
+    if (!deleted) throw new HttpError(404, `TokenIntrospector/${id} not found`);
+    s.audit(c, { action: "delete", resource: `TokenIntrospector/${id}` });
+    return respond(c, publicIntrospector(deleted));
+  });
+  app.all("/:id", notAllowed("GET, PUT, PATCH, DELETE"));
+
+  return app;
+}
