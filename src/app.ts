@@ -57,7 +57,7 @@ export function createApp(deps: AppDeps): App {
   app.get("/health", (c) => respond(c, { status: "ok" }));
   app.use(async (c, next) => {
     const header = (name: string) => c.req.header(name) ?? null;
-    c.set("caller", await authenticate({ authorization: header("authorization"), cookie: header("cookie"), method: c.req.method, contentType: header("content-type") }));
+    c.set("caller", await authenticate({ authorization: header("authorization"), cookie: header("cookie"), method: c.req.method, contentType: header("content-type"), fetchSite: header("sec-fetch-site") }));
     c.set("bodyLimit", config.maxBodyBytes ?? MAX_BODY_BYTES);
     await next();
   });

@@ -13,6 +13,8 @@ export interface Presenting {
   cookie: string | null;
   method: string;
   contentType: string | null;
+  /** Sec-Fetch-Site, which browsers send with every request. */
+  fetchSite: string | null;
 }
 
 const CHALLENGE = 'Bearer realm="signpost", Basic realm="signpost"';
@@ -31,13 +33,16 @@ export function authenticator(methods: Authenticator[], notConfigured?: string, 
     const { authorization } = request;
     let credentials = presented(authorization);
     if (!authorization && request.cookie) {
-      const token = tokenFromCookie(request.cookie, await cookieNames());
-      // A browser sends cookies with cross-site forms too: a write authenticated by one must come with a type
-      // that only a same-origin page (or a CORS preflight) can send.
-      if (token && !/^(GET|HEAD)$/i.test(request.method) && (request.contentType === null || SIMPLE_TYPE.test(request.contentType))) {
-        throw new HttpError(403, "a request authenticated by a cookie must send Content-Type: application/json (a cross-site form cannot)");
+      const found = tokenFromCookie(request.cookie, await cookieNames());
+      if (found) {
+        // A browser sends cookies with requests other sites start: refused when it says so, and a write must come
+        // with a type that only a same-origin page (or a CORS preflight) can send.
+        if (request.fetchSite === "cross-site") throw new HttpError(403, "a cookie is not accepted on a request another site started (Sec-Fetch-Site: cross-site)");
+        if (!/^(GET|HEAD)$/i.test(request.method) && (request.contentType === null || SIMPLE_TYPE.test(request.contentType))) {
+          throw new HttpError(403, "a request authenticated by a cookie must send Content-Type: application/json (a cross-site form cannot)");
+        }
+        credentials = { scheme: "bearer", token: found.token, via: { cookie: found.cookie } };
       }
-      if (token) credentials = { scheme: "bearer", token, via: "cookie" };
     }
     if (credentials) {
       for (const method of methods) {

@@ -7,7 +7,7 @@ import type { ResourceStore } from "../store/store.ts";
 export type IntrospectorIndex = ReturnType<typeof introspectorIndex>;
 
 interface Index {
-  byIssuer: Map<string, TokenIntrospector>;
+  byIssuer: Map<string, TokenIntrospector | "ambiguous">;
   cookies: string[];
   until: number;
 }
@@ -20,10 +20,9 @@ export function introspectorIndex(store: ResourceStore<TokenIntrospector>, ttlMs
   async function load(): Promise<Index> {
     const started = generation;
     const all = (await store.list()).filter((record) => typeof storedIntrospector(record, record.id) !== "string");
-    all.sort((a, b) => (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
-    const byIssuer = new Map<string, TokenIntrospector>();
-    // Two with one issuer (written at once on two replicas): the first by id decides, the same everywhere.
-    for (const introspector of all) if (!byIssuer.has(introspector.jwt.iss)) byIssuer.set(introspector.jwt.iss, introspector);
+    const byIssuer = new Map<string, TokenIntrospector | "ambiguous">();
+    // Two with one issuer (PUT at once, past the route's check): neither is used, as neither was meant to win.
+    for (const introspector of all) byIssuer.set(introspector.jwt.iss, byIssuer.has(introspector.jwt.iss) ? "ambiguous" : introspector);
     const cookies = [...new Set(all.flatMap((introspector) => (introspector.cookie ? [introspector.cookie] : [])))];
     const loaded = { byIssuer, cookies, until: now() + ttlMs };
     // A write during the read: keep the answer for this request only.

@@ -36,10 +36,23 @@ const fits = (key: PublicJwk, alg: string) => ALGORITHMS[keyKind(key)]!.includes
 
 export function jwtBearer(deps: { introspectors: IntrospectorIndex; keys: KeySets; sealer: Sealer; now: () => number }): Authenticator {
   const open = openedSecrets(deps.sealer, 1_000);
-  const secretOf = (introspector: TokenIntrospector) => open(`TokenIntrospector/${introspector.id}`, introspector.jwt.secret!);
+  // The HMAC key imported here, not by hono (which would read a secret holding "PUBLIC" or "PRIVATE" as a PEM key).
+  const hmacKeys = new Map<string, Promise<CryptoKey>>();
+  const secretOf = (introspector: TokenIntrospector): Promise<CryptoKey> => {
+    const cacheKey = `${introspector.id}\n${introspector.jwt.secret}`;
+    let key = hmacKeys.get(cacheKey);
+    if (!key) {
+      if (hmacKeys.size >= 1_000) hmacKeys.clear();
+      key = open(`TokenIntrospector/${introspector.id}`, introspector.jwt.secret!).then((secret) =>
+        crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]));
+      key.catch(() => hmacKeys.delete(cacheKey));
+      hmacKeys.set(cacheKey, key);
+    }
+    return key;
+  };
 
   /** True when `key` verifies the token's signature with `alg`; the claims are checked apart, with leeway. */
-  const signedWith = async (token: string, key: string | PublicJwk, alg: string, typ: unknown): Promise<boolean> => {
+  const signedWith = async (token: string, key: CryptoKey | PublicJwk, alg: string, typ: unknown): Promise<boolean> => {
     try {
       await verify(token, key as never, { alg: alg as never, ...(typeof typ === "string" ? { typ } : {}), exp: false, nbf: false, iat: false });
       return true;
@@ -65,6 +78,9 @@ export function jwtBearer(deps: { introspectors: IntrospectorIndex; keys: KeySet
     if (typeof claims.iss !== "string") throw invalidToken("the token has no iss");
     const introspector = await deps.introspectors.byIssuer(claims.iss);
     if (!introspector) throw invalidToken("no TokenIntrospector accepts tokens from this issuer");
+    if (introspector === "ambiguous") throw new HttpError(503, "more than one TokenIntrospector accepts tokens from this issuer: none is used until one is removed");
+    // A cookie opens only the issuer whose introspector names it: the others never chose to be read from one.
+    if (credentials.via && introspector.cookie !== credentials.via.cookie) throw invalidToken("this issuer's tokens are not accepted from this cookie");
 
     const alg = header.alg;
     if (typeof alg !== "string") throw invalidToken("the token names no algorithm");

@@ -101,14 +101,16 @@ export function keySets(deps: { fetch?: typeof fetch; now: () => number; log: Lo
     return entry.inflight;
   }
 
-  const unavailable = (introspector: TokenIntrospector, reason: string) =>
-    new HttpError(503, `the keys of TokenIntrospector/${introspector.id} cannot be fetched (${reason}): its tokens cannot be checked now`);
+  // The reason goes to the log only: whoever presents a token must not learn what answers at an address.
+  const unavailable = (introspector: TokenIntrospector) =>
+    new HttpError(503, `the keys of TokenIntrospector/${introspector.id} cannot be fetched now, so its tokens cannot be checked (the reason is in signpost's log)`);
 
   return {
     /** The keys for a token with `kid` (undefined when it names none); refetched early for an unknown kid. */
     async keys(introspector: TokenIntrospector, kid: string | undefined): Promise<PublicJwk[]> {
       if (introspector.jwt.keys) return introspector.jwt.keys;
-      const version = `${introspector.meta.versionId}\n${introspector.meta.lastUpdated}`;
+      // Where the keys come from is part of it: a record deleted and made again never inherits the old set.
+      const version = `${introspector.meta.versionId}\n${introspector.meta.lastUpdated}\n${introspector.jwt.iss}\n${introspector.jwks_uri ?? ""}`;
       let entry = entries.get(introspector.id);
       if (!entry || entry.version !== version) {
         if (entries.size >= MAX_ENTRIES) entries.clear();
@@ -118,14 +120,16 @@ export function keySets(deps: { fetch?: typeof fetch; now: () => number; log: Lo
       const now = deps.now();
       if (now >= entry.freshUntil && !(entry.failure && now < entry.failure.until)) await refresh(entry, introspector);
       else if (entry.inflight) await entry.inflight;
-      if (!entry.keys) throw unavailable(introspector, entry.failure?.reason ?? "no keys");
+      if (!entry.keys) throw unavailable(introspector);
       if (kid !== undefined && !entry.keys.some((key) => key.kid === kid) && deps.now() >= entry.kidRefetchAfter) {
         // A key the issuer has just rotated in; a flood of made-up kids costs one fetch per cooldown.
         entry.kidRefetchAfter = deps.now() + KID_COOLDOWN_MS;
         await refresh(entry, introspector);
-        if (!entry.keys) throw unavailable(introspector, entry.failure?.reason ?? "no keys");
+        if (!entry.keys) throw unavailable(introspector);
       }
       return entry.keys;
     },
+    /** After a write or delete here: the next token starts afresh. */
+    forget: (id: string) => entries.delete(id),
   };
 }

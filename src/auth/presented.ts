@@ -2,7 +2,7 @@
 import { clientIdOf } from "../domain/client.ts";
 
 /** A bearer token (from the Authorization header, or `via` a cookie), or HTTP Basic. */
-export type Presented = { scheme: "bearer"; token: string; via?: "cookie" } | { scheme: "basic"; user: string; secret: string };
+export type Presented = { scheme: "bearer"; token: string; via?: { cookie: string } } | { scheme: "basic"; user: string; secret: string };
 
 const BEARER = /^Bearer +([\x21-\x7e]+) *$/i;
 const BASIC = /^Basic +([A-Za-z0-9+/]+={0,2}) *$/i;
@@ -24,14 +24,15 @@ export function presented(authorization: string | null): Presented | undefined {
   return colon < 0 ? undefined : { scheme: "basic", user: decoded.slice(0, colon), secret: decoded.slice(colon + 1) };
 }
 
-/** The value of the first of `names` that the Cookie header holds (quotes taken off), or undefined. */
-export function tokenFromCookie(header: string, names: string[]): string | undefined {
+/** The first of `names` that the Cookie header holds, with its value (quotes taken off), or undefined. */
+export function tokenFromCookie(header: string, names: string[]): { cookie: string; token: string } | undefined {
   if (names.length === 0) return undefined;
   for (const pair of header.split(";")) {
     const at = pair.indexOf("=");
-    if (at < 0 || !names.includes(pair.slice(0, at).trim())) continue;
-    const value = pair.slice(at + 1).trim().replace(/^"(.*)"$/, "$1");
-    if (value) return value;
+    const cookie = pair.slice(0, at).trim();
+    if (at < 0 || !names.includes(cookie)) continue;
+    const token = pair.slice(at + 1).trim().replace(/^"(.*)"$/, "$1");
+    if (token) return { cookie, token };
   }
   return undefined;
 }

@@ -100,7 +100,14 @@ export function publicJwk(value: unknown, where: string, fail: (message: string)
   let key: PublicJwk;
   if (jwk.kty === "RSA") {
     key = { kty: "RSA", n: member("n"), e: member("e") };
-    if (key.n!.length < 342) fail(`${where}: RSA keys must have at least 2048 bits`);
+    // The modulus's length without the zero bytes it may be padded with.
+    let modulus = "";
+    try {
+      modulus = atob(key.n!.replaceAll("-", "+").replaceAll("_", "/")).replace(/^\0+/, "");
+    } catch {
+      fail(`${where}: n must be base64url`);
+    }
+    if (modulus.length < 256) fail(`${where}: RSA keys must have at least 2048 bits`);
   } else if (jwk.kty === "EC" && (jwk.crv === "P-256" || jwk.crv === "P-384")) {
     key = { kty: "EC", crv: jwk.crv, x: member("x"), y: member("y") };
   } else if (jwk.kty === "OKP" && jwk.crv === "Ed25519") {

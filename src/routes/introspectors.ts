@@ -1,6 +1,6 @@
 // /TokenIntrospector: create, replace, patch, read, list and delete the issuers whose JWTs signpost accepts. Needs
 // manage-introspectors, and a manager handles only introspectors whose policy is within its own. A shared secret
-// (jwt.secret) is sealed at rest and never shown; a PATCH or PUT without one keeps the stored one.
+// (jwt.secret) is sealed at rest and never shown; PUT replaces it (none sent: none kept), PATCH keeps it.
 import { Hono } from "hono/tiny";
 import { objectFields } from "../domain/fields.ts";
 import {
@@ -28,15 +28,18 @@ export function introspectorRoutes(s: Services) {
   };
 
   /**
-   * The record to store from checked input: a secret sent is sealed (bound to this id) before the atomic write; none
-   * sent keeps the stored one, unless the input names other keys.
+   * The record to store from checked input: a secret sent is sealed (bound to this id) before the atomic write.
+   * PUT replaces: without a secret it has none. PATCH keeps the stored one (`keep`) unless the patch changes it.
    */
-  async function writer(id: string, input: IntrospectorInput) {
+  async function writer(c: Context, id: string, input: IntrospectorInput) {
+    // http:// reaches this machine's own services: only the admin may point signpost there.
+    if (!c.get("caller").admin && [input.jwt.iss, input.jwks_uri].some((url) => url?.startsWith("http:"))) {
+      throw new HttpError(403, "only the admin may give an introspector an http:// address (it reaches this machine's own services)");
+    }
     const { secret: plain, ...jwt } = input.jwt;
     const sealed = plain === undefined ? undefined : await s.sealer.seal(plain, `TokenIntrospector/${id}`);
-    return (stored: TokenIntrospector | null): Omit<TokenIntrospector, "meta"> => {
-      const kept = !input.jwt.keys && !input.jwks_uri && SEALED.test(String(stored?.jwt?.secret ?? "")) ? stored!.jwt.secret : undefined;
-      const secret = sealed ?? kept;
+    return (keep: TokenIntrospector | null): Omit<TokenIntrospector, "meta"> => {
+      const secret = sealed ?? (SEALED.test(String(keep?.jwt?.secret ?? "")) ? keep!.jwt.secret : undefined);
       return { resourceType: "TokenIntrospector", id, ...input, jwt: secret ? { ...jwt, secret } : jwt };
     };
   }
@@ -51,6 +54,7 @@ export function introspectorRoutes(s: Services) {
       return { ...next, meta: nextMeta(stored, s.now()) };
     });
     s.introspectorIndex.clear();
+    s.keySets.forget(id);
     return result;
   }
 
@@ -86,7 +90,8 @@ export function introspectorRoutes(s: Services) {
     const id = managedId(c);
     const input = parseIntrospector(await body(c), id);
     await requireOwnIssuer(id, input.jwt.iss);
-    const { previous, current } = await write(c, id, await writer(id, input));
+    const build = await writer(c, id, input);
+    const { previous, current } = await write(c, id, () => build(null));
     s.audit(c, { action: previous ? "update" : "create", resource: `TokenIntrospector/${id}` });
     return respond(c, publicIntrospector(current), previous ? 200 : 201, { ...versionHeaders(current, !previous), ...NO_STORE });
   });
@@ -103,7 +108,7 @@ export function introspectorRoutes(s: Services) {
     const keeps = input.jwt.secret === standIn;
     if (keeps) delete input.jwt.secret;
     await requireOwnIssuer(id, input.jwt.iss);
-    const build = await writer(id, input);
+    const build = await writer(c, id, input);
     const { current } = await write(c, id, (now) => {
       if (!now) throw new HttpError(404, `TokenIntrospector/${id} not found`);
       if (now.meta.versionId !== stored.meta.versionId) throw new HttpError(409, `TokenIntrospector/${id} changed while this PATCH was applied: try again`);
@@ -119,6 +124,7 @@ export function introspectorRoutes(s: Services) {
     const caller = c.get("caller");
     const deleted = await s.introspectors.delete(id, (stored) => requireManageableIntrospector(caller, id, stored));
     s.introspectorIndex.clear();
+    s.keySets.forget(id);
     if (!deleted) throw new HttpError(404, `TokenIntrospector/${id} not found`);
     s.audit(c, { action: "delete", resource: `TokenIntrospector/${id}` });
     return respond(c, publicIntrospector(deleted));

@@ -106,7 +106,7 @@ describe("the methods, on their own", () => {
   });
 
   it("authenticator: tries the methods in turn; 401 says missing, malformed or invalid; 503 when not configured", async () => {
-    const ask = (authorization: string | null) => ({ authorization, cookie: null, method: "GET", contentType: null });
+    const ask = (authorization: string | null) => ({ authorization, cookie: null, method: "GET", contentType: null, fetchSite: null });
     const calls: string[] = [];
     const never: Authenticator = async () => (calls.push("never"), undefined);
     const always: Authenticator = async () => (calls.push("always"), { admin: true, id: "admin" });
