@@ -35,21 +35,12 @@ function decodePart(part: string): Record<string, unknown> {
 const fits = (key: PublicJwk, alg: string) => ALGORITHMS[keyKind(key)]!.includes(alg) && (key.alg === undefined || key.alg === alg);
 
 export function jwtBearer(deps: { introspectors: IntrospectorIndex; keys: KeySets; sealer: Sealer; now: () => number }): Authenticator {
-  const open = openedSecrets(deps.sealer, 1_000);
   // The HMAC key imported here, not by hono (which would read a secret holding "PUBLIC" or "PRIVATE" as a PEM key).
-  const hmacKeys = new Map<string, Promise<CryptoKey>>();
-  const secretOf = (introspector: TokenIntrospector): Promise<CryptoKey> => {
-    const cacheKey = `${introspector.id}\n${introspector.jwt.secret}`;
-    let key = hmacKeys.get(cacheKey);
-    if (!key) {
-      if (hmacKeys.size >= 1_000) hmacKeys.clear();
-      key = open(`TokenIntrospector/${introspector.id}`, introspector.jwt.secret!).then((secret) =>
-        crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]));
-      key.catch(() => hmacKeys.delete(cacheKey));
-      hmacKeys.set(cacheKey, key);
-    }
-    return key;
-  };
+  const hmacKey = openedSecrets(deps.sealer, {
+    max: 1_000,
+    use: (secret) => crypto.subtle.importKey("raw", new TextEncoder().encode(secret), { name: "HMAC", hash: "SHA-256" }, false, ["verify"]),
+  });
+  const secretOf = (introspector: TokenIntrospector) => hmacKey(`TokenIntrospector/${introspector.id}`, introspector.jwt.secret!);
 
   /** True when `key` verifies the token's signature with `alg`; the claims are checked apart, with leeway. */
   const signedWith = async (token: string, key: CryptoKey | PublicJwk, alg: string, typ: unknown): Promise<boolean> => {

@@ -83,20 +83,26 @@ export async function createSealer(config: string | undefined, subtle: SubtleCry
   };
 }
 
+/** A stored value in sealed form (whatever its version), as opposed to a plain one. */
+export const isSealed = (value: unknown): value is string => typeof value === "string" && value.startsWith("sealed:");
+
 /**
- * Opens sealed values for the hot path and keeps them in memory (they stay sealed in the store and its cache).
- * Keyed by the resource too: a sealed value copied into another record does not open there, cached or not.
+ * Opens sealed values for the hot path and keeps them in memory, or what `use` makes of them (an imported key);
+ * they stay sealed in the store and its cache. Keyed by the resource too: a sealed value copied into another
+ * record does not open there, cached or not. Concurrent first uses share one opening; a failed one is not kept.
  */
-export function openedSecrets(sealer: Sealer, max = 10_000) {
-  const opened = new Map<string, string>();
-  return async (resource: string, sealed: string): Promise<string> => {
+export function openedSecrets<T = string>(sealer: Sealer, options: { max?: number; use?: (secret: string) => T | Promise<T> } = {}) {
+  const { max = 10_000, use = (secret: string) => secret as T } = options;
+  const opened = new Map<string, Promise<T>>();
+  return (resource: string, sealed: string): Promise<T> => {
     const key = `${resource}\n${sealed}`;
-    let secret = opened.get(key);
-    if (secret === undefined) {
-      secret = await sealer.unseal(sealed, resource);
+    let value = opened.get(key);
+    if (!value) {
       if (opened.size >= max) opened.clear();
-      opened.set(key, secret);
+      value = sealer.unseal(sealed, resource).then(use);
+      value.catch(() => opened.delete(key));
+      opened.set(key, value);
     }
-    return secret;
+    return value;
   };
 }

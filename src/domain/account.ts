@@ -1,4 +1,5 @@
 // The AwsAccount resource: what a client may send, what is stored, and what is shown.
+import { isSealed } from "../crypto/seal.ts";
 import { HttpError } from "../errors.ts";
 import type { ResourceStore } from "../store/store.ts";
 import { invalidFor, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
@@ -118,7 +119,7 @@ function storedAccount(value: unknown, id: string): AwsAccount | string {
   const meta = record.meta as Record<string, unknown> | undefined;
   if (typeof meta?.versionId !== "string" || typeof meta.lastUpdated !== "string") return "its meta is missing";
   const sealed = record["secret-access-key"];
-  if (sealed !== undefined && (typeof sealed !== "string" || !sealed.startsWith("sealed:"))) return "its secret-access-key is not sealed";
+  if (sealed !== undefined && !isSealed(sealed)) return "its secret-access-key is not sealed";
   try {
     // The sealed secret stands in for a plain one of the same shape.
     parseAwsAccount({ ...record, ...(sealed === undefined ? {} : { "secret-access-key": "sealed" }) }, id);

@@ -1,6 +1,7 @@
 // TokenIntrospector resources (Aidbox's shape, plus a policy): whose JWTs signpost accepts, with which keys, and the
 // policy a token gets, its {jwt.<claim>} placeholders filled in from the token's claims. The checks of a token
 // itself are auth/jwt.ts's; the key sets it fetches, auth/key-sets.ts's.
+import { isSealed } from "../crypto/seal.ts";
 import { HttpError } from "../errors.ts";
 import { invalidFor, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
 import { checkHost, CONTROL, LONE_SURROGATE } from "./names.ts";
@@ -185,7 +186,7 @@ export function storedIntrospector(value: unknown, id: string): TokenIntrospecto
   if (typeof meta?.versionId !== "string" || typeof meta.lastUpdated !== "string") return "its meta is missing";
   const jwt = record.jwt as Record<string, unknown> | undefined;
   const sealed = jwt?.secret;
-  if (sealed !== undefined && (typeof sealed !== "string" || !sealed.startsWith("sealed:"))) return "its jwt.secret is not sealed";
+  if (sealed !== undefined && !isSealed(sealed)) return "its jwt.secret is not sealed";
   try {
     const { meta: _, ...rest } = record;
     // The sealed secret stands in for a plain one of the right length.

@@ -2,6 +2,7 @@
 // manage-introspectors, and a manager handles only introspectors whose policy is within its own. A shared secret
 // (jwt.secret) is sealed at rest and never shown; PUT replaces it (none sent: none kept), PATCH keeps it.
 import { Hono } from "hono/tiny";
+import { isSealed } from "../crypto/seal.ts";
 import { objectFields } from "../domain/fields.ts";
 import {
   introspectorProblem, type IntrospectorInput, introspectorWithin, parseIntrospector, publicIntrospector, requireIntrospectorWithin,
@@ -14,8 +15,6 @@ import { mergePatch } from "../http/body.ts";
 import { type AppEnv, body, type Context, NO_STORE, notAllowed, onlyQuery, respond } from "../http/context.ts";
 import { currentVersion, nextMeta, searchset, versionHeaders } from "../http/fhir.ts";
 import type { Services } from "../services.ts";
-
-const SEALED = /^sealed:/;
 
 export function introspectorRoutes(s: Services) {
   const app = new Hono<AppEnv>();
@@ -39,7 +38,7 @@ export function introspectorRoutes(s: Services) {
     const { secret: plain, ...jwt } = input.jwt;
     const sealed = plain === undefined ? undefined : await s.sealer.seal(plain, `TokenIntrospector/${id}`);
     return (keep: TokenIntrospector | null): Omit<TokenIntrospector, "meta"> => {
-      const secret = sealed ?? (SEALED.test(String(keep?.jwt?.secret ?? "")) ? keep!.jwt.secret : undefined);
+      const secret = sealed ?? (isSealed(keep?.jwt?.secret) ? keep.jwt.secret : undefined);
       return { resourceType: "TokenIntrospector", id, ...input, jwt: secret ? { ...jwt, secret } : jwt };
     };
   }
@@ -112,8 +111,7 @@ export function introspectorRoutes(s: Services) {
     const { current } = await write(c, id, (now) => {
       if (!now) throw new HttpError(404, `TokenIntrospector/${id} not found`);
       if (now.meta.versionId !== stored.meta.versionId) throw new HttpError(409, `TokenIntrospector/${id} changed while this PATCH was applied: try again`);
-      const next = build(keeps ? now : null);
-      return next;
+      return build(keeps ? now : null);
     });
     s.audit(c, { action: "patch", resource: `TokenIntrospector/${id}` });
     return respond(c, publicIntrospector(current), 200, { ...versionHeaders(current, false), ...NO_STORE });
