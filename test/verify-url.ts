@@ -9,7 +9,8 @@ export interface KnownCredentials {
   sessionToken?: string;
 }
 
-export async function expectedSignature(url: string, method: string, credentials: KnownCredentials): Promise<string> {
+/** `headers`: the headers the URL was signed with besides host (lower-case names), which stay headers (never hoisted). */
+export async function expectedSignature(url: string, method: string, credentials: KnownCredentials, headers: Record<string, string> = {}): Promise<string> {
   const parsed = new URL(url);
   const params = Object.fromEntries(parsed.searchParams);
   const [accessKeyId, day, region, service] = (params["X-Amz-Credential"] ?? "").split("/");
@@ -33,13 +34,13 @@ export async function expectedSignature(url: string, method: string, credentials
       hostname: parsed.hostname,
       ...(parsed.port ? { port: Number(parsed.port) } : {}),
       path: parsed.pathname,
-      headers: { host: parsed.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+      headers: { ...headers, host: parsed.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
       query,
     } as any,
     {
       signingDate: new Date(time.replace(/^(\d{4})(\d{2})(\d{2})T(\d{2})(\d{2})(\d{2})Z$/, "$1-$2-$3T$4:$5:$6Z")),
       expiresIn: Number(params["X-Amz-Expires"]),
-      unhoistableHeaders: new Set(["x-amz-content-sha256"]),
+      unhoistableHeaders: new Set(["x-amz-content-sha256", ...Object.keys(headers)]),
       unsignableHeaders: new Set(["x-amz-content-sha256"]),
     },
   );
@@ -47,6 +48,6 @@ export async function expectedSignature(url: string, method: string, credentials
 }
 
 /** True when `url` carries the signature smithy computes for it with `credentials`. */
-export async function signedBy(url: string, method: string, credentials: KnownCredentials): Promise<boolean> {
-  return new URL(url).searchParams.get("X-Amz-Signature") === (await expectedSignature(url, method, credentials));
+export async function signedBy(url: string, method: string, credentials: KnownCredentials, headers?: Record<string, string>): Promise<boolean> {
+  return new URL(url).searchParams.get("X-Amz-Signature") === (await expectedSignature(url, method, credentials, headers));
 }

@@ -54,13 +54,13 @@ export function s3Client(deps: { signer: HeaderSigner; fetch?: typeof fetch; now
     return answer;
   }
 
-  /** send, with S3's refusals as errors: 404 and 400 pass through, anything else is 502. Resolves with the XML. */
+  /** send, with S3's refusals as errors: 404, 400 and 412 pass through, anything else is 502. Resolves with the XML. */
   async function call(request: S3Request): Promise<string> {
     const { status, text } = await send(request);
     // CompleteMultipartUpload may fail after its 200 status line: the body is then an <Error>.
     if (status >= 200 && status < 300 && !/^(<\?xml[^>]*\?>)?\s*<Error>/.test(text)) return text;
     const reason = errorText(text).text;
-    throw new HttpError(status === 404 || status === 400 ? status : 502, `S3 ${request.what}: HTTP ${status}${reason ? ` ${reason}` : ""}`);
+    throw new HttpError(status === 404 || status === 400 || status === 412 ? status : 502, `S3 ${request.what}: HTTP ${status}${reason ? ` ${reason}` : ""}`);
   }
 
   /** Every uploaded part of a multipart upload (ListParts, 1000 per page, at most 10 pages). */

@@ -1,9 +1,10 @@
 // What a policy may say, checked the one way for every resource that holds one (a Client's, a TokenIntrospector's):
 // operations from the resource's own list, account and bucket lists, key prefixes with the placeholders the
-// resource fills in, and max-expiration. Each failure is a 400 naming the field.
+// resource fills in, max-expiration, and the upload limits max-size and content-types. Each failure is a 400 naming the field.
 import { invalidFor, objectFields, wholeNumber } from "./fields.ts";
 import type { Operation, Policy } from "./policy.ts";
 import { MAX_EXPIRATION } from "./presign.ts";
+import { CONTENT_TYPE_PATTERN, MAX_PUT } from "./upload.ts";
 
 export interface PolicyRules {
   /** The resource type, for messages: "Client", "TokenIntrospector". */
@@ -15,7 +16,7 @@ export interface PolicyRules {
   strictBraces?: boolean;
 }
 
-const FIELDS = new Set(["operations", "accounts", "buckets", "prefixes", "max-expiration"]);
+const FIELDS = new Set(["operations", "accounts", "buckets", "prefixes", "max-expiration", "max-size", "content-types"]);
 
 export function parsePolicy(value: unknown, rules: PolicyRules): Policy {
   const invalid: (message: string) => never = invalidFor(rules.what);
@@ -55,5 +56,11 @@ export function parsePolicy(value: unknown, rules: PolicyRules): Policy {
   }
   const max = wholeNumber(policy["max-expiration"], rules.what, "policy.max-expiration", 1, MAX_EXPIRATION);
   if (max !== undefined) parsed["max-expiration"] = max;
+  // A multipart upload may be larger than one PUT: 10000 parts of 5 GiB.
+  const maxSize = wholeNumber(policy["max-size"], rules.what, "policy.max-size", 0, 10_000 * MAX_PUT);
+  if (maxSize !== undefined) parsed["max-size"] = maxSize;
+  if (policy["content-types"] !== undefined) {
+    parsed["content-types"] = list(policy["content-types"], "content-types", CONTENT_TYPE_PATTERN, "each must be a media type in lower case without parameters, such as image/png, or a type with /* (image/*)");
+  }
   return parsed;
 }

@@ -1,6 +1,7 @@
 // Who may do what: the Caller (the admin, or a client with its policy), the checks of a request against a policy,
 // and the "within" rule by which a manager hands out no more than it holds. Deny by default.
 import { HttpError } from "../errors.ts";
+import { typesWithin } from "./upload.ts";
 
 export const OPERATIONS = [
   "upload", "download", "delete", "manage-accounts", "manage-clients", "manage-introspectors", "use-default-credentials", "assume-role",
@@ -19,6 +20,10 @@ export interface Policy {
   prefixes?: string[];
   /** The longest URL lifetime this client may ask for, in seconds. */
   "max-expiration"?: number;
+  /** The most bytes one upload may store: every upload URL declares its size, signed (upload.ts). */
+  "max-size"?: number;
+  /** The content types uploads must pin one of (`image/*` for any image), and downloads may be served as. */
+  "content-types"?: string[];
 }
 
 /**
@@ -93,12 +98,16 @@ export function policyWithin(inner: Policy, outer: Policy): boolean {
   const listWithin = (a: string[], b: string[]) => b.includes("*") || (!a.includes("*") && a.every((x) => b.includes(x)));
   const prefixesWithin = !outer.prefixes || (!!inner.prefixes && inner.prefixes.every((p) => outer.prefixes!.some((q) => p.startsWith(q))));
   const maxWithin = outer["max-expiration"] === undefined || (inner["max-expiration"] ?? Infinity) <= outer["max-expiration"];
+  const sizeWithin = outer["max-size"] === undefined || (inner["max-size"] ?? Infinity) <= outer["max-size"];
+  const typesAllowed = !outer["content-types"] || (!!inner["content-types"] && typesWithin(inner["content-types"], outer["content-types"]));
   return (
     inner.operations.every((operation) => outer.operations.includes(operation)) &&
     listWithin(inner.accounts, outer.accounts) &&
     listWithin(inner.buckets, outer.buckets) &&
     prefixesWithin &&
-    maxWithin
+    maxWithin &&
+    sizeWithin &&
+    typesAllowed
   );
 }
 

@@ -1,6 +1,7 @@
 // The API contract, end to end, on every runtime: signpost started as its users start it (Node with npm start,
 // Deno with its task, the Worker's deploy bundle in workerd), accounts created through the API, and every URL
 // it hands out judged by a real S3 server (RGW, which checks SigV4 strictly; or any S3 given by S3_ENDPOINT).
+import { createHash } from "node:crypto";
 import { afterAll, beforeAll, describe, expect, inject, it, vi } from "vitest";
 import { contentDisposition } from "../../src/domain/presign.ts";
 import { KEY_CORPUS } from "../corpus.ts";
@@ -663,6 +664,182 @@ describe("end-user tokens (issue 14)", () => {
     const listed = await api("GET", "/TokenIntrospector");
     expect(listed.text).toContain('"id":"hs"');
     expect(listed.text).not.toContain("shared-secret");
+  });
+});
+
+describe("integrity and limits (issue 17)", () => {
+  const json = (value: unknown) => JSON.stringify(value);
+  const md5 = (data: string | Uint8Array) => createHash("md5").update(data).digest("base64");
+  const sha256 = (data: string | Uint8Array) => createHash("sha256").update(data).digest("base64");
+  const bytes = (n: number, seed = 0) => new Uint8Array(n).map((_, i) => (i + seed) % 251);
+  /** An upload URL with these pins (as the admin unless `as` is given); the answer's url and headers. */
+  const upload = async (fields: Record<string, unknown>, as = api, account = "rgw") => {
+    const response = await as("POST", `/aws/storage/${account}/${s3.bucket}`, json(fields), "application/json");
+    expect(response.status, response.text).toBe(200);
+    return response.json() as { url: string; headers: Record<string, string> };
+  };
+  /** A PUT with the answer's headers but Content-Length, which fetch sets from the body (as browsers do). */
+  const put = (answer: { url: string; headers: Record<string, string> }, body: BodyInit, headers: Record<string, string> = answer.headers) =>
+    fetch(answer.url, { method: "PUT", headers: Object.fromEntries(Object.entries(headers).filter(([name]) => name !== "content-length")), body });
+  const read = async (key: string) => {
+    const response = await fetch(await urlFor("GET", key));
+    return response.status === 200 ? new Uint8Array(await response.arrayBuffer()) : response.status;
+  };
+
+  it("content-md5: S3 stores the body that matches, and refuses another (BadDigest)", async () => {
+    const key = `${run}/integrity/md5.txt`;
+    const answer = await upload({ filename: key, "content-md5": md5("the right body") });
+    expect(answer.headers).toEqual({ "content-md5": md5("the right body") });
+    const wrong = await put(answer, "the wrong body");
+    expect(wrong.status).toBe(400);
+    expect(await wrong.text()).toMatch(/BadDigest/);
+    expect(await read(key)).toBe(404);
+    // dropping the header breaks the signature
+    expect((await put(answer, "the wrong body", {})).status).toBe(403);
+    expect((await put(answer, "the right body")).status).toBe(200);
+    expect(new TextDecoder().decode((await read(key)) as Uint8Array)).toBe("the right body");
+  });
+
+  it("content-length: a URL pinned to 10 bytes refuses 11, sent plainly or chunked, and stores 10", async () => {
+    const key = `${run}/integrity/ten.bin`;
+    const answer = await upload({ filename: key, "content-length": 10 });
+    expect(answer.headers).toEqual({ "content-length": "10" });
+    const url = new URL(answer.url);
+    expect(url.searchParams.get("X-Amz-SignedHeaders")).toBe("content-length;host");
+    expect((await put(answer, bytes(11))).status).toBe(403);
+    expect((await put(answer, bytes(9))).status).toBe(403);
+    // chunked: no Content-Length at all
+    const stream = new ReadableStream({ start(controller) { controller.enqueue(bytes(11)); controller.close(); } });
+    const chunked = await fetch(answer.url, { method: "PUT", body: stream, duplex: "half" } as RequestInit);
+    expect(chunked.status).toBe(403);
+    expect(await read(key)).toBe(404);
+    expect((await put(answer, bytes(10))).status).toBe(200);
+    expect(await read(key)).toEqual(bytes(10));
+  });
+
+  it("checksum-sha256: signed as a header; the matching body is stored (RGW 16 does not check a mismatch, AWS does: README)", async () => {
+    const key = `${run}/integrity/sha.txt`;
+    const answer = await upload({ filename: key, "checksum-sha256": sha256("checked body") });
+    expect(answer.headers).toEqual({ "x-amz-checksum-sha256": sha256("checked body") });
+    expect(new URL(answer.url).searchParams.has("x-amz-checksum-sha256")).toBe(false);
+    expect((await put(answer, "checked body", {})).status).toBe(403); // the header is part of the signature
+    expect((await put(answer, "checked body")).status).toBe(200);
+    expect(new TextDecoder().decode((await read(key)) as Uint8Array)).toBe("checked body");
+  });
+
+  it("no-overwrite: the first upload is stored, a second gets 412 and the first stays", async () => {
+    const key = `${run}/integrity/once.txt`;
+    const first = await upload({ filename: key, "no-overwrite": true });
+    expect(first.headers).toEqual({ "if-none-match": "*" });
+    expect((await put(first, "first", {})).status).toBe(403); // without If-None-Match the signature fails
+    expect((await put(first, "first")).status).toBe(200);
+    const second = await upload({ filename: key, "no-overwrite": true });
+    const refused = await put(second, "second");
+    expect(refused.status).toBe(412);
+    expect(new TextDecoder().decode((await read(key)) as Uint8Array)).toBe("first");
+    // and a multipart upload completed with no-overwrite
+    const op = async (name: string, body: Record<string, unknown>) => api("POST", `/aws/storage/rgw/${s3.bucket}/$${name}`, json(body), "application/json");
+    const uploadId = (await op("create-multipart", { filename: key })).json()["upload-id"];
+    const [part] = (await op("presign-parts", { filename: key, "upload-id": uploadId, parts: [1] })).json().parts;
+    expect((await fetch(part.url, { method: "PUT", body: "third" })).status).toBe(200);
+    const completed = await op("complete-multipart", { filename: key, "upload-id": uploadId, "no-overwrite": true });
+    expect(completed.status, completed.text).toBe(412);
+    expect(new TextDecoder().decode((await read(key)) as Uint8Array)).toBe("first");
+    expect((await op("abort-multipart", { filename: key, "upload-id": uploadId })).status).toBe(200);
+  });
+
+  describe("a client with max-size 1000 and content-types [image/png]", () => {
+    let limited: ReturnType<typeof apiClient>;
+    // A role narrows the client's URLs where there is one; otherwise the admin trusts this account's clients.
+    const account = "limits";
+    const prefix = `${run}/limited/`;
+    beforeAll(async () => {
+      const trust = s3.roleArn ? `role-arn: "${s3.roleArn}"` : "single-tenant: true";
+      expect((await api("PUT", `/AwsAccount/${account}`, `${accountYaml()}\n${trust}`)).status).toBe(201);
+      const created = await api("PUT", "/Client/limited", json({ policy: { operations: ["upload", "download"], accounts: [account], buckets: [s3.bucket], prefixes: [prefix], "max-size": 1000, "content-types": ["image/png"] } }), "application/json");
+      expect(created.status, created.text).toBe(201);
+      clientSecrets.push(created.json().secret);
+      limited = recording(apiClient(service.url, created.json().secret));
+    });
+    const as = (path: string, body: unknown) => limited("POST", `/aws/storage/${account}/${s3.bucket}${path}`, json(body), "application/json");
+
+    it("PUT: no URL without a declared size within 1000; a 1000-byte URL refuses 1001 bytes", async () => {
+      const key = `${prefix}put.png`;
+      expect((await as("", { filename: key, "content-type": "image/png" })).status).toBe(403);
+      expect((await as("", { filename: key, "content-type": "image/png", "content-length": 1001 })).status).toBe(403);
+      const answer = await upload({ filename: key, "content-type": "image/png", "content-length": 1000 }, limited, account);
+      expect(answer.headers).toEqual({ "content-type": "image/png", "content-length": "1000" });
+      expect((await put(answer, bytes(1001))).status).toBe(403);
+      expect(await read(key)).toBe(404);
+      expect((await put(answer, bytes(1000))).status).toBe(200);
+      expect(await read(key)).toEqual(bytes(1000));
+    });
+
+    it("PUT: an image/png client cannot store text/html", async () => {
+      const key = `${prefix}page.html`;
+      expect((await as("", { filename: key, "content-type": "text/html", "content-length": 5 })).status).toBe(403);
+      expect((await as("", { filename: key, "content-length": 5 })).status).toBe(403);
+      const answer = await upload({ filename: key, "content-type": "image/png", "content-length": 5 }, limited, account);
+      expect((await put(answer, "<b>x", { ...answer.headers, "content-type": "text/html" })).status).toBe(403);
+      expect(await read(key)).toBe(404);
+    });
+
+    it("POST form: the policy's range ends at 1000, so S3 refuses 1001 bytes; the type is held too", async () => {
+      const key = `${prefix}form.png`;
+      expect((await as("/$post-policy", { filename: key, "content-type": "image/png", "max-size": 1001 })).status).toBe(403);
+      expect((await as("/$post-policy", { filename: key, "content-type": "text/html" })).status).toBe(403);
+      const answer = await as("/$post-policy", { filename: key, "content-type": "image/png" });
+      expect(answer.status, answer.text).toBe(200);
+      const form = (file: Uint8Array<ArrayBuffer>, override: Record<string, string> = {}) => {
+        const data = new FormData();
+        for (const [field, value] of Object.entries({ ...answer.json().fields, ...override })) data.append(field, value as string);
+        data.append("file", new Blob([file]), "form.png");
+        return fetch(answer.json().url, { method: "POST", body: data });
+      };
+      const over = await form(bytes(1001));
+      expect(over.status).toBe(400);
+      expect(await over.text()).toMatch(/EntityTooLarge/);
+      expect((await form(bytes(10), { "Content-Type": "text/html" })).status).toBe(403);
+      expect(await read(key)).toBe(404);
+      expect((await form(bytes(1000))).status).toBe(204);
+      expect(await read(key)).toEqual(bytes(1000));
+    });
+
+    it("multipart: part URLs hold their declared size; parts over 1000 bytes in all are never completed (the upload is aborted)", async () => {
+      const key = `${prefix}multi.png`;
+      expect((await as("/$create-multipart", { filename: key })).status).toBe(403); // no type pinned
+      const created = await as("/$create-multipart", { filename: key, "content-type": "image/png" });
+      expect(created.status, created.text).toBe(200);
+      const uploadId = created.json()["upload-id"];
+      expect((await as("/$presign-parts", { filename: key, "upload-id": uploadId, parts: [1] })).status).toBe(403);
+      expect((await as("/$presign-parts", { filename: key, "upload-id": uploadId, parts: [{ "part-number": 1, "content-length": 1001 }] })).status).toBe(403);
+      const presigned = await as("/$presign-parts", { filename: key, "upload-id": uploadId, parts: [{ "part-number": 1, "content-length": 1000 }, { "part-number": 2, "content-length": 1000 }] });
+      expect(presigned.status, presigned.text).toBe(200);
+      const [one, two] = presigned.json().parts;
+      expect((await put(one, bytes(1001))).status).toBe(403); // S3 holds the part to its size
+      expect((await put(one, bytes(1000))).status).toBe(200);
+      expect((await put(two, bytes(1000, 7))).status).toBe(200);
+      const refused = await as("/$complete-multipart", { filename: key, "upload-id": uploadId });
+      expect(refused.status).toBe(403);
+      expect(refused.json().issue[0].diagnostics).toMatch(/the parts hold 2000, so the upload is aborted/);
+      expect(await read(key)).toBe(404);
+      expect((await as("/$list-parts", { filename: key, "upload-id": uploadId })).status).toBe(404); // aborted
+      // one part within the limit completes
+      const again = (await as("/$create-multipart", { filename: key, "content-type": "image/png" })).json()["upload-id"];
+      const [part] = (await as("/$presign-parts", { filename: key, "upload-id": again, parts: [{ "part-number": 1, "content-length": 1000 }] })).json().parts;
+      expect((await put(part, bytes(1000, 3))).status).toBe(200);
+      const completed = await as("/$complete-multipart", { filename: key, "upload-id": again });
+      expect(completed.status, completed.text).toBe(200);
+      expect(await read(key)).toEqual(bytes(1000, 3));
+    });
+
+    it("downloads may be served only as image/png", async () => {
+      const get = (query: string) => limited("GET", `/aws/storage/${account}/${s3.bucket}/${encodePath(`${prefix}put.png`)}${query}`);
+      expect((await get("?content-type=text%2Fhtml")).status).toBe(403);
+      const answer = await get("?content-type=image%2Fpng");
+      expect(answer.status, answer.text).toBe(200);
+      expect((await fetch(answer.json().url)).headers.get("content-type")).toBe("image/png");
+    });
   });
 });
 

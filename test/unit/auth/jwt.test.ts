@@ -42,6 +42,27 @@ const fetches = () => ({ ...issuer.fetches });
 const fetchedSince = (before: { discovery: number; jwks: number }) => ({ discovery: issuer.fetches.discovery - before.discovery, jwks: issuer.fetches.jwks - before.jwks });
 
 describe("a user's token", () => {
+  it("is bound by the introspector's max-size and content-types (issue 17); a manager cannot widen them", async () => {
+    const t = await setup({ policy: { ...POLICY, "max-size": 1000, "content-types": ["image/*"] } });
+    const token = await t.token();
+    const ask = (body: Record<string, unknown>) => t.call({ method: "POST", path: "/aws/storage/acc/uploads", auth: `Bearer ${token}`, body: { filename: "users/alice/p.png", ...body } });
+    expect((await ask({ "content-type": "image/png" })).status).toBe(403);
+    expect((await ask({ "content-type": "image/png", "content-length": 1001 })).status).toBe(403);
+    expect((await ask({ "content-type": "text/html", "content-length": 10 })).status).toBe(403);
+    const ok = await ask({ "content-type": "image/png", "content-length": 1000 });
+    expect(ok.status, ok.text).toBe(200);
+    expect(ok.json.headers).toEqual({ "content-type": "image/png", "content-length": "1000" });
+    const manager = await t.createClient("mgr", { operations: ["manage-introspectors", "upload", "download"], accounts: ["acc"], buckets: ["uploads"], prefixes: ["users/"], "max-size": 1000, "content-types": ["image/*"] });
+    const write = (policy: Record<string, unknown>) => t.call({ method: "PUT", path: "/TokenIntrospector/other", auth: manager, body: { type: "jwt", jwt: { iss: "https://idp.example.com", secret: HS_SECRET }, policy: { ...POLICY, ...policy } } });
+    for (const wider of [{ "max-size": 2000, "content-types": ["image/*"] }, { "max-size": 1000 }, { "content-types": ["image/png"] }, { "max-size": 1000, "content-types": ["image/png", "text/html"] }]) {
+      const refused = await write(wider);
+      expect(refused.status, JSON.stringify(wider)).toBe(403);
+      expect(diagnostics(refused)).toMatch(/would hold more than this client's own policy grants/);
+    }
+    const within = await write({ "max-size": 1000, "content-types": ["image/png"] });
+    expect(within.status, within.text).toBe(201);
+  });
+
   it("gets URLs in its own folder, nothing in anyone else's, and is named in the audit log", async () => {
     const t = await setup();
     const answer = await t.upload(await t.token());

@@ -196,7 +196,7 @@ describe("upload Content-Type pinning", () => {
     const { call } = await setup();
     const response = await call({ method: "POST", path: "/aws/storage/acc/my-bucket", body: { filename: "a.png", type: "image/png" } });
     expect(response.status).toBe(400);
-    expect(response.json.issue[0].diagnostics).toMatch(/unknown field: "type"; only filename, content-type are accepted/);
+    expect(response.json.issue[0].diagnostics).toMatch(/unknown field: "type"; only filename, content-type, content-md5, checksum-sha256, content-length, no-overwrite are accepted/);
   });
 });
 
