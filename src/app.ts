@@ -13,6 +13,7 @@ import { requestLog } from "./http/log.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { clientRoutes } from "./routes/clients.ts";
 import { introspectorRoutes } from "./routes/introspectors.ts";
+import { batchOperations } from "./routes/batch.ts";
 import { multipartOperations } from "./routes/multipart.ts";
 import { objectRoutes } from "./routes/objects.ts";
 import { postPolicyOperations } from "./routes/post-policy.ts";
@@ -66,7 +67,7 @@ export function createApp(deps: AppDeps): App {
   app.route("/AwsAccount", accountRoutes(s));
   app.route("/Client", clientRoutes(s));
   app.route("/TokenIntrospector", introspectorRoutes(s));
-  app.route("/aws/storage", objectRoutes(s, { ...postPolicyOperations(s), ...multipartOperations(s) }));
+  app.route("/aws/storage", objectRoutes(s, { ...postPolicyOperations(s), ...multipartOperations(s), ...batchOperations(s) }));
 
   return app;
 }

@@ -106,17 +106,35 @@ interface GrantRequest {
 }
 
 export function presigning(deps: { accounts: AccountReader; signing: Signing; presigner: Presigner; now: () => number }) {
-  /** Authorizes the caller, finds the account and the credentials that sign, and fixes the signing time and lifetime. */
-  async function grant(caller: Caller, request: GrantRequest): Promise<Grant> {
-    const allowed = authorizePresign(caller, { operation: request.operation, account: request.accountId, bucket: request.bucket, key: request.key, expiration: request.expiration }, DEFAULT_EXPIRATION);
-    const account = await deps.accounts.find(request.accountId);
-    const credentials = request.use === "call"
-      ? await deps.signing.accountCredentials(account)
-      : await deps.signing.urlCredentials({ caller, account, bucket: request.bucket, grant: allowed, use: request.use });
+  /**
+   * Grants for many keys of one bucket at one signing time (a batch): each key authorized on its own, the account
+   * found once, and the credentials chosen once per use and prefix (scoped credentials differ by prefix).
+   */
+  function grants(caller: Caller, target: Pick<GrantRequest, "accountId" | "bucket" | "expiration">) {
     const date = new Date(deps.now());
-    // Never promise a URL a longer life than the credentials that sign it.
-    return { account, credentials, date, ...urlLifetime(allowed.expiration, credentials, date) };
+    let account: Promise<AwsAccount> | undefined;
+    const chosen = new Map<string, Promise<Grant>>();
+    return (operation: ObjectOperation, key: string, use: Use): Promise<Grant> => {
+      const allowed = authorizePresign(caller, { operation, account: target.accountId, bucket: target.bucket, key, expiration: target.expiration }, DEFAULT_EXPIRATION);
+      const id = `${use}\n${allowed.expiration}\n${allowed.prefix ?? ""}`;
+      let grant = chosen.get(id);
+      if (!grant) {
+        grant = (async () => {
+          const found = await (account ??= deps.accounts.find(target.accountId));
+          const credentials = use === "call"
+            ? await deps.signing.accountCredentials(found)
+            : await deps.signing.urlCredentials({ caller, account: found, bucket: target.bucket, grant: allowed, use });
+          // Never promise a URL a longer life than the credentials that sign it.
+          return { account: found, credentials, date, ...urlLifetime(allowed.expiration, credentials, date) };
+        })();
+        chosen.set(id, grant);
+      }
+      return grant;
+    };
   }
+
+  /** Authorizes the caller, finds the account and the credentials that sign, and fixes the signing time and lifetime. */
+  const grant = (caller: Caller, request: GrantRequest): Promise<Grant> => grants(caller, request)(request.operation, request.key, request.use);
 
   /**
    * A presigned URL for `method` on `key` under `grant`; a plain string with node:crypto. Many URLs for one object
@@ -133,6 +151,6 @@ export function presigning(deps: { accounts: AccountReader; signing: Signing; pr
     });
   }
 
-  return { grant, url };
+  return { grant, grants, url };
 }
 

@@ -2,9 +2,8 @@
 // and POST .../$<operation> for the operations other groups bring (forms, multipart).
 import { Hono } from "hono/tiny";
 import { checkKey } from "../domain/names.ts";
-import { checkContentType, contentDisposition } from "../domain/presign.ts";
-import { parsePins, PIN_FIELDS, pinnedHeaders, requireDownloadType, requireSize, requireUploadType } from "../domain/upload.ts";
-import type { Caller } from "../domain/policy.ts";
+import { downloadRequest, type ObjectRequest, uploadRequest } from "../domain/object-request.ts";
+import { PIN_FIELDS } from "../domain/upload.ts";
 import { HttpError } from "../errors.ts";
 import { type AppEnv, type Context, fieldsOf, notAllowed, onlyQuery, param, respond } from "../http/context.ts";
 import { presignedAnswer } from "../http/presigned.ts";
@@ -12,41 +11,36 @@ import type { Services } from "../services.ts";
 import { grantFor, type StorageOperation, storageTarget, type Target } from "./storage.ts";
 
 const OPERATION_OF = { PUT: "upload", GET: "download", HEAD: "download", DELETE: "delete" } as const;
+const UPLOAD_FIELDS = ["filename", "content-type", ...PIN_FIELDS];
 const DOWNLOAD_QUERY = ["expiration", "filename", "disposition", "content-type", "redirect", "method"];
 
 export function objectRoutes(s: Services, operations: Record<string, StorageOperation>) {
   const app = new Hono<AppEnv>();
 
   /**
-   * One presigned URL for `method` on `key`: the JSON answer, or a 302 to it. `headers` are signed: an upload's
-   * answer hands them back, as the headers its PUT must send.
+   * One presigned URL for `method` on `key`: the JSON answer, or a 302 to it. An upload's answer hands back its
+   * signed headers, as the headers its PUT must send.
    */
-  const presign = async (c: Context, method: keyof typeof OPERATION_OF, target: Target, rawKey: unknown, extra: { query?: Record<string, string>; headers?: Record<string, string>; redirect?: boolean; limits?: (caller: Caller) => void } = {}) => {
+  const presign = async (c: Context, method: keyof typeof OPERATION_OF, target: Target, rawKey: unknown, request: ObjectRequest | undefined, redirect = false) => {
     const key = checkKey(rawKey);
     const operation = OPERATION_OF[method];
     const grant = await grantFor(s, c, operation, target, key, method === "PUT" ? "write" : "url");
-    extra.limits?.(c.get("caller"));
-    const url = await s.presign.url(grant, { method, bucket: target.bucket, key, ...(extra.query ? { query: extra.query } : {}), ...(extra.headers ? { headers: extra.headers } : {}) });
-    const [answer, headers] = presignedAnswer(method === "PUT" ? { url, headers: extra.headers ?? {} } : { url }, grant);
-    s.audit(c, { action: "presign", operation, "s3-method": method, account: target.accountId, bucket: target.bucket, key, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"], redirect: extra.redirect || undefined, ...(extra.headers ? { signed: Object.keys(extra.headers).join(" ") } : {}) });
-    if (extra.redirect) return new Response(null, { status: 302, headers: { ...headers, location: url } });
-    return respond(c, answer, 200, headers);
+    request?.limits(c.get("caller"));
+    const headers = request?.headers && Object.keys(request.headers).length > 0 ? request.headers : undefined;
+    const url = await s.presign.url(grant, { method, bucket: target.bucket, key, ...(request?.query ? { query: request.query } : {}), ...(headers ? { headers } : {}) });
+    const [answer, answerHeaders] = presignedAnswer(method === "PUT" ? { url, headers: headers ?? {} } : { url }, grant);
+    s.audit(c, { action: "presign", operation, "s3-method": method, account: target.accountId, bucket: target.bucket, key, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"], redirect: redirect || undefined, ...(headers ? { signed: Object.keys(headers).join(" ") } : {}) });
+    if (redirect) return new Response(null, { status: 302, headers: { ...answerHeaders, location: url } });
+    return respond(c, answer, 200, answerHeaders);
   };
 
   app.post("/:account/:bucket", async (c) => {
     onlyQuery(c, ["expiration"]);
     const { accountId, bucket } = storageTarget(c);
-    const body = await fieldsOf(c, ["filename", "content-type", ...PIN_FIELDS]);
+    const body = await fieldsOf(c, UPLOAD_FIELDS);
     if (body.filename === undefined) throw new HttpError(400, "filename is required");
-    const contentType = checkContentType(body["content-type"]);
-    const pins = parsePins(body);
     // Signed as headers: S3 refuses the upload unless it carries exactly these (type, digest, size, If-None-Match).
-    const headers = pinnedHeaders(contentType, pins);
-    const limits = (caller: Caller) => {
-      requireUploadType(caller, contentType);
-      requireSize(caller, pins["content-length"]);
-    };
-    return presign(c, "PUT", { accountId, bucket }, body.filename, { ...(Object.keys(headers).length > 0 ? { headers } : {}), limits });
+    return presign(c, "PUT", { accountId, bucket }, body.filename, uploadRequest(body));
   });
 
   app.post("/:account/:bucket/*", (c) => {
@@ -67,21 +61,14 @@ export function objectRoutes(s: Services, operations: Record<string, StorageOper
     if (method !== "GET" && method !== "HEAD") throw new HttpError(400, "method must be GET or HEAD");
     const redirect = param(c, "redirect") ?? "false";
     if (redirect !== "true" && redirect !== "false") throw new HttpError(400, "redirect must be true or false");
-    const filename = param(c, "filename");
-    const disposition = param(c, "disposition");
-    if (disposition !== undefined && disposition !== "attachment" && disposition !== "inline") throw new HttpError(400, "disposition must be attachment or inline");
-    const type = checkContentType(param(c, "content-type"));
-    // S3 answers with these headers when the URL carries them, signed (an unsigned one is refused).
-    const query: Record<string, string> = {};
-    if (filename !== undefined || disposition !== undefined) query["response-content-disposition"] = contentDisposition(filename, disposition);
-    if (type !== undefined) query["response-content-type"] = type;
-    return presign(c, method, { accountId, bucket }, key, { ...(filename ?? disposition ?? type ? { query } : {}), redirect: redirect === "true", limits: (caller) => requireDownloadType(caller, type) });
+    const request = downloadRequest(param(c, "filename"), param(c, "disposition"), param(c, "content-type"));
+    return presign(c, method, { accountId, bucket }, key, request, redirect === "true");
   });
 
   app.delete("/:account/:bucket/*", (c) => {
     onlyQuery(c, ["expiration"]);
     const { accountId, bucket, key } = storageTarget(c);
-    return key === undefined ? bucketOnly(c) : presign(c, "DELETE", { accountId, bucket }, key);
+    return key === undefined ? bucketOnly(c) : presign(c, "DELETE", { accountId, bucket }, key, undefined);
   });
   app.all("/:account/:bucket", bucketOnly);
   app.all("/:account/:bucket/*", notAllowed("GET, DELETE"));

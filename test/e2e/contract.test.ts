@@ -843,6 +843,32 @@ describe("integrity and limits (issue 17)", () => {
   });
 });
 
+describe("batches (issue 18)", () => {
+  it("one answer holds a URL per file, and S3 honours each (PUT with its pins, GET, HEAD, DELETE)", async () => {
+    const keys = [0, 1, 2].map((i) => `${run}/batch/${i}.txt`);
+    const batch = async (files: Record<string, unknown>[]) => {
+      const response = await api("POST", `/aws/storage/rgw/${s3.bucket}/$presign-batch?expiration=300`, JSON.stringify({ files }), "application/json");
+      expect(response.status, response.text).toBe(200);
+      return response.json().urls as { filename: string; method: string; url: string; headers?: Record<string, string> }[];
+    };
+    const puts = await batch(keys.map((filename, i) => ({ filename, method: "PUT", "content-type": "text/plain", "no-overwrite": true, "content-md5": createHash("md5").update(`file ${i}`).digest("base64") })));
+    for (const [i, { url, headers }] of puts.entries()) expect((await fetch(url, { method: "PUT", headers, body: `file ${i}` })).status).toBe(200);
+    expect((await fetch(puts[0]!.url, { method: "PUT", headers: puts[0]!.headers, body: "file 0" })).status).toBe(412);
+    const reads = await batch(keys.flatMap((filename) => [{ filename, method: "GET", "save-as": "named.txt" }, { filename, method: "HEAD" }]));
+    for (const [i, { url, method }] of reads.entries()) {
+      const response = await fetch(url, { method });
+      expect(response.status).toBe(200);
+      if (method === "GET") {
+        expect(await response.text()).toBe(`file ${i / 2}`);
+        expect(response.headers.get("content-disposition")).toContain('filename="named.txt"');
+      }
+    }
+    const deletes = await batch(keys.map((filename) => ({ filename, method: "DELETE" })));
+    for (const { url } of deletes) expect((await fetch(url, { method: "DELETE" })).status).toBe(204);
+    expect((await fetch(reads[0]!.url)).status).toBe(404);
+  });
+});
+
 describe("logs", () => {
   it("hold no token, secret or signature", async () => {
     const logs = service.stdout() + service.stderr();

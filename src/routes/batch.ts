@@ -1,0 +1,99 @@
+// POST /aws/storage/<account>/<bucket>/$presign-batch: many URLs in one answer (a gallery, a folder view), each
+// file authorized on its own. One refused file refuses the whole request, naming the file: an answer holds every
+// URL asked for or none, so a page never shows half a gallery without knowing why.
+import { checkKey } from "../domain/names.ts";
+import { downloadRequest, type ObjectRequest, uploadRequest } from "../domain/object-request.ts";
+import { objectFields } from "../domain/fields.ts";
+import type { Grant } from "../domain/presign.ts";
+import { PIN_FIELDS } from "../domain/upload.ts";
+import { HttpError } from "../errors.ts";
+import { type Context, fieldsOf, queryValues, respond } from "../http/context.ts";
+import { presignedAnswer } from "../http/presigned.ts";
+import { parseExpiration } from "../domain/presign.ts";
+import type { Services } from "../services.ts";
+import type { StorageOperation, Target } from "./storage.ts";
+
+export const MAX_BATCH = 1000;
+
+const OPERATION_OF = { PUT: "upload", GET: "download", HEAD: "download", DELETE: "delete" } as const;
+type Method = keyof typeof OPERATION_OF;
+
+/** The fields a file of each method may have, besides filename and method. */
+const FIELDS: Record<Method, readonly string[]> = {
+  PUT: ["content-type", ...PIN_FIELDS],
+  GET: ["save-as", "disposition", "content-type"],
+  HEAD: ["save-as", "disposition", "content-type"],
+  DELETE: [],
+};
+
+interface File {
+  key: string;
+  method: Method;
+  request: ObjectRequest | undefined;
+}
+
+/** A 4xx about files[i], naming it. */
+const aboutFile = (i: number, name: unknown, error: unknown): never => {
+  if (!(error instanceof HttpError)) throw error;
+  throw new HttpError(error.status, `files[${i}]${typeof name === "string" ? ` (${JSON.stringify(name)})` : ""}: ${error.message}`, error.headers);
+};
+
+function parseFile(value: unknown): File {
+  const file = objectFields(value, "");
+  const method = typeof file.method === "string" ? file.method.toUpperCase() : file.method;
+  if (method === undefined || !Object.hasOwn(OPERATION_OF, method as string)) throw new HttpError(400, "method must be GET, HEAD, PUT or DELETE");
+  objectFields(file, "", ["filename", "method", ...FIELDS[method as Method]]);
+  const key = checkKey(file.filename);
+  const optional = (name: string) => {
+    const text = file[name];
+    if (text !== undefined && typeof text !== "string") throw new HttpError(400, `${name} must be a string`);
+    return text as string | undefined;
+  };
+  const request = method === "PUT" ? uploadRequest(file)
+    : method === "DELETE" ? undefined
+    : downloadRequest(optional("save-as"), optional("disposition"), file["content-type"]);
+  return { key, method: method as Method, request };
+}
+
+export function batchOperations(s: Services): Record<string, StorageOperation> {
+  return {
+    async "$presign-batch"(c: Context, target: Target) {
+      const { files } = await fieldsOf(c, ["files"]);
+      if (!Array.isArray(files) || files.length === 0 || files.length > MAX_BATCH) throw new HttpError(400, `files must be a list of 1 to ${MAX_BATCH} files, each {filename, method, ...}`);
+      const parsed = files.map((file, i) => {
+        try {
+          return parseFile(file);
+        } catch (error) {
+          return aboutFile(i, (file as Record<string, unknown> | null)?.filename, error);
+        }
+      });
+      const caller = c.get("caller");
+      const grantFor = s.presign.grants(caller, { accountId: target.accountId, bucket: target.bucket, expiration: parseExpiration(queryValues(c, "expiration")) });
+      // Every file is authorized before any URL is made: a refusal leaves no URL and no audit line behind.
+      const grants: Grant[] = [];
+      for (const [i, file] of parsed.entries()) {
+        try {
+          grants.push(await grantFor(OPERATION_OF[file.method], file.key, file.method === "PUT" ? "write" : "url"));
+          file.request?.limits(caller);
+        } catch (error) {
+          aboutFile(i, file.key, error);
+        }
+      }
+      let soonest = grants[0]!;
+      const urls = [];
+      for (const [i, { key, method, request }] of parsed.entries()) {
+        const grant = grants[i]!;
+        if (grant.expiresAt < soonest.expiresAt) soonest = grant;
+        const signed = request?.headers && Object.keys(request.headers).length > 0 ? request.headers : undefined;
+        const url = await s.presign.url(grant, { method, bucket: target.bucket, key, ...(request?.query ? { query: request.query } : {}), ...(signed ? { headers: signed } : {}) });
+        urls.push(method === "PUT" ? { filename: key, method, url, headers: signed ?? {} } : { filename: key, method, url });
+      }
+      const [answer, headers] = presignedAnswer({ urls }, soonest);
+      for (const [i, { key, method }] of parsed.entries()) {
+        const signed = urls[i]!.headers;
+        s.audit(c, { action: "presign", batch: true, operation: OPERATION_OF[method], "s3-method": method, account: target.accountId, bucket: target.bucket, key, "expires-in": grants[i]!.expiresIn, "expires-at": answer["expires-at"], ...(signed && Object.keys(signed).length > 0 ? { signed: Object.keys(signed).join(" ") } : {}) });
+      }
+      return respond(c, answer, 200, headers);
+    },
+  };
+}
