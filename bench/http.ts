@@ -243,9 +243,9 @@ async function main(): Promise<void> {
       median(runs.get(a)!.map((run, i) => (field === "rps" ? run.rps / runs.get(b)![i]!.rps : runs.get(b)![i]!.cpuMicros / run.cpuMicros)));
     const ratios = [
       { name: "signpost vs SDK baseline", of: "signpost", vs: "sdk", target: 8 },
-      { name: "signpost vs HTTP floor", of: "signpost", vs: "floor", target: 0.8 },
+      { name: "signpost vs HTTP floor", of: "signpost", vs: "floor", target: 0.5 },
       { name: "signpost (no cache) vs SDK baseline", of: "signpost-nocache", vs: "sdk", target: 8 },
-      { name: "signpost (no cache) vs HTTP floor", of: "signpost-nocache", vs: "floor", target: 0.8 },
+      { name: "signpost (no cache) vs HTTP floor", of: "signpost-nocache", vs: "floor", target: 0.5 },
       { name: "signpost (no cache) vs signpost (cache warm)", of: "signpost-nocache", vs: "signpost" },
       ...(compared ? [{ name: `signpost from ${COMPARE} vs signpost`, of: "compared", vs: "signpost" }] : []),
     ].map((r: { name: string; of: string; vs: string; target?: number }) => {

@@ -1,11 +1,12 @@
 // `npm run bench`: every bench, one after the other, each in its own process, then the targets in one list.
 //
-//   npx tsx bench/run.ts [--only=signer,runtimes,http,edge,scale] [--quick]
+//   npx tsx bench/run.ts [--only=signer,runtimes,http,batch,edge,scale] [--quick]
 //
 //   signer  bench/signer.ts  presigned URLs/s in one process: ours vs smithy, aws4fetch, the SDK, a node:crypto floor
 //   runtimes bench/runtimes.ts the Web Crypto signer vs aws4fetch on Node, inside workerd and in Deno
 //   http    bench/http.ts    the Node server (`npm start`) vs an SDK baseline server and the HTTP floor, autocannon;
 //                            with --profile: the top costs of signpost and of the floor by CPU profile
+//   batch   bench/batch.ts   $presign-batch (100 GET URLs per request) vs one URL per request, and vs the signer
 //   edge    bench/edge.ts    Worker bundle size and cold start vs an AWS SDK Worker
 //   scale   bench/scale.ts   cost per URL as accounts (1, 1k, 100k) and key lengths (10, 100, 1000 bytes) grow
 // About 4 minutes on 2 cores. --quick: shorter runs, for a look (numbers rougher).
@@ -23,6 +24,7 @@ const PARTS: { id: string; file: string; args: string[]; quick: string[] }[] = [
   { id: "signer", file: "bench/signer.ts", args: [], quick: ["--duration=400"] },
   { id: "runtimes", file: "bench/runtimes.ts", args: [], quick: ["--rounds=3", "--n=500"] },
   { id: "http", file: "bench/http.ts", args: ["--profile"], quick: ["--duration=2", "--rounds=1"] },
+  { id: "batch", file: "bench/batch.ts", args: [], quick: ["--rounds=1", "--duration=1"] },
   { id: "edge", file: "bench/edge.ts", args: ["--samples=9"], quick: ["--samples=3"] },
   { id: "scale", file: "bench/scale.ts", args: [], quick: ["--duration=150"] },
 ];

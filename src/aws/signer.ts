@@ -161,11 +161,20 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
     });
   }
 
+  let lastDate = NaN;
+  let lastTime = "";
+
   return {
     presign(request) {
       const { credentials, region } = request;
       const service = request.service ?? "s3";
-      const time = amzDate(request.date);
+      // The URLs of one answer (a batch, the parts of an upload) share their signing time: formatted once.
+      const ms = request.date.getTime();
+      if (ms !== lastDate) {
+        lastDate = ms;
+        lastTime = amzDate(request.date);
+      }
+      const time = lastTime;
       // Encoded part by part: the id, region and service are unreserved in practice, so only a check each.
       const credential = `${encodeRfc3986(credentials.accessKeyId)}%2F${time.slice(0, 8)}%2F${encodeRfc3986(region)}%2F${encodeRfc3986(service)}%2Faws4_request`;
       const signedHeaders = request.headers ? canonicalHeaders({ ...request.headers, host: request.host }) : undefined;

@@ -26,6 +26,8 @@ const FIELDS: Record<Method, readonly string[]> = {
   DELETE: [],
 };
 
+const ALLOWED = Object.fromEntries(Object.entries(FIELDS).map(([method, fields]) => [method, new Set(["filename", "method", ...fields])])) as Record<Method, Set<string>>;
+
 interface File {
   key: string;
   method: Method;
@@ -39,10 +41,11 @@ const aboutFile = (i: number, name: unknown, error: unknown): never => {
 };
 
 function parseFile(value: unknown): File {
-  const file = objectFields(value, "");
+  if (typeof value !== "object" || value === null || Array.isArray(value)) throw new HttpError(400, "each file must be an object {filename, method, ...}");
+  const file = value as Record<string, unknown>;
   const method = typeof file.method === "string" ? file.method.toUpperCase() : file.method;
   if (method === undefined || !Object.hasOwn(OPERATION_OF, method as string)) throw new HttpError(400, "method must be GET, HEAD, PUT or DELETE");
-  objectFields(file, "", ["filename", "method", ...FIELDS[method as Method]]);
+  objectFields(file, "", ALLOWED[method as Method]);
   const key = checkKey(file.filename);
   const optional = (name: string) => {
     const text = file[name];

@@ -79,7 +79,7 @@ describe("$presign-batch", () => {
       [Array.from({ length: 1001 }, (_, i) => ({ filename: `k${i}`, method: "GET" })), /files must be a list of 1 to 1000/],
       [[{ filename: "a", method: "POST" }], /files\[0\] \("a"\): method must be GET, HEAD, PUT or DELETE/],
       [[{ filename: "a" }], /files\[0\].*method must be/],
-      [[{ filename: "a", method: "GET" }, "b"], /files\[1\]: the body must be an object/],
+      [[{ filename: "a", method: "GET" }, "b"], /files\[1\]: each file must be an object/],
       [[{ filename: "a", method: "PUT", "save-as": "x" }], /files\[0\] \("a"\): unknown field: "save-as"/],
       [[{ filename: "a", method: "GET", "content-md5": MD5 }], /files\[0\].*unknown field: "content-md5"/],
       [[{ filename: "a", method: "GET", "save-as": 5 }], /save-as must be a string/],

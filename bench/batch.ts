@@ -1,0 +1,124 @@
+// Batches over HTTP: URLs/s from $presign-batch (100 GET URLs per request) against one GET URL per request, on the
+// same `npm start` server, and against the in-process signer on one core.
+//
+//   npx tsx bench/batch.ts [--duration=s] [--rounds=n] [--size=n] [--connections=n]
+//
+// Targets (issue 18): batches of 100 give >= 10x the URLs/s of single requests, and >= 0.5x the in-process signer's
+// URLs/s per core (server CPU time per URL against the signer's time per URL). Rounds alternate the two loads; the
+// figures are medians. Each batch answer is checked first: as many URLs as files, each signed as smithy signs it.
+import { mkdtempSync, rmSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { performance } from "node:perf_hooks";
+import autocannon from "autocannon";
+import { createPresigner } from "../src/aws/signer.ts";
+import { nodeSha256 } from "../src/runtime/node-crypto.ts";
+import { checkPresignedGet, fmt, median, processCpuMicros, startServer, table, verdict } from "./lib.ts";
+
+const args = process.argv.slice(2);
+const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+const DURATION_S = Number(option("duration") ?? 2);
+const ROUNDS = Number(option("rounds") ?? 5);
+const SIZE = Number(option("size") ?? 100);
+const CONNECTIONS = Number(option("connections") ?? 16);
+
+const TOKEN = "bench-admin-token-0123456789abcdef";
+const ACCOUNT = { region: "eu-central-1", "access-key-id": "AKIAIOSFODNN7EXAMPLE", "secret-access-key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
+const CREDENTIALS = { accessKeyId: ACCOUNT["access-key-id"], secretAccessKey: ACCOUNT["secret-access-key"] };
+const BUCKET = "signpost-bench";
+const key = (i: number) => `patients/00c0ffee/attachments/scan ${i}.pdf`;
+const BATCH_BODY = JSON.stringify({ files: Array.from({ length: SIZE }, (_, i) => ({ filename: key(i), method: "GET" })) });
+const SINGLE_PATH = `/aws/storage/bench/${BUCKET}/${key(0).split("/").map(encodeURIComponent).join("/")}`;
+const BATCH_PATH = `/aws/storage/bench/${BUCKET}/$presign-batch`;
+
+interface Run {
+  urlsPerSecond: number;
+  cpuMicrosPerUrl: number;
+}
+
+async function load(server: { url: string; pid: number; name: string }, batch: boolean): Promise<Run> {
+  const cpuBefore = processCpuMicros(server.pid);
+  const result = await new Promise<autocannon.Result>((resolve, reject) =>
+    autocannon(
+      {
+        url: `${server.url}${batch ? BATCH_PATH : SINGLE_PATH}`, connections: CONNECTIONS, pipelining: 1, duration: DURATION_S,
+        method: batch ? "POST" : "GET", headers: { authorization: `Bearer ${TOKEN}`, ...(batch ? { "content-type": "application/json" } : {}) },
+        ...(batch ? { body: BATCH_BODY } : {}),
+      },
+      (error, done) => (error ? reject(error) : resolve(done)),
+    ));
+  const cpu = processCpuMicros(server.pid) - cpuBefore;
+  if (result.non2xx || result.errors || result.requests.total === 0) throw new Error(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
+  const urls = result.requests.total * (batch ? SIZE : 1);
+  return { urlsPerSecond: urls / (result.duration || DURATION_S), cpuMicrosPerUrl: cpu / urls };
+}
+
+/** The in-process signer on one core: µs per GET URL, the same key shape and account. */
+function signerMicrosPerUrl(): number {
+  const presigner = createPresigner(nodeSha256);
+  const request = (i: number) => ({
+    method: "GET", protocol: "https:", host: `${BUCKET}.s3.eu-central-1.amazonaws.com`, path: `/${key(i % 100).split("/").map(encodeURIComponent).join("/")}`,
+    region: "eu-central-1", credentials: CREDENTIALS, expiresIn: 86400, date: new Date(),
+  });
+  for (let i = 0; i < 20_000; i++) presigner.presign(request(i));
+  const samples: number[] = [];
+  for (let round = 0; round < 5; round++) {
+    const started = performance.now();
+    let n = 0;
+    while (performance.now() - started < 300) for (let j = 0; j < 100; j++, n++) presigner.presign(request(n));
+    samples.push(((performance.now() - started) * 1000) / n);
+  }
+  return median(samples);
+}
+
+async function main() {
+  const dataDir = mkdtempSync(join(tmpdir(), "signpost-bench-batch-"));
+  const server = await startServer("signpost", "npm", ["start", "--silent"], { SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ADMIN_TOKEN: TOKEN }, "src/runtime/node.ts");
+  try {
+    const call = (method: string, path: string, body?: string) =>
+      fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, ...(body ? { body } : {}) });
+    const created = await call("PUT", "/AwsAccount/bench", JSON.stringify(ACCOUNT));
+    if (created.status !== 201) throw new Error(`PUT /AwsAccount: ${created.status} ${await created.text()}`);
+    // Correctness first: every URL of a batch is the URL asked for, signed as smithy signs it.
+    const answer = (await (await call("POST", BATCH_PATH, BATCH_BODY)).json()) as { urls: { filename: string; url: string }[] };
+    if (answer.urls.length !== SIZE) throw new Error(`a batch of ${SIZE} answered ${answer.urls.length} URLs`);
+    const failures = [];
+    for (const [i, { url }] of answer.urls.entries()) {
+      failures.push(...(await checkPresignedGet(`batch url ${i}`, url, { host: `${BUCKET}.s3.eu-central-1.amazonaws.com`, path: `/${key(i).split("/").map(encodeURIComponent).join("/")}`, region: "eu-central-1", credentials: CREDENTIALS, expiresIn: 86400 })));
+    }
+    if (failures.length) throw new Error(failures.join("\n"));
+    console.error(`[bench] ${SIZE} URLs of a batch verified; warming up...`);
+    await load(server, false);
+    await load(server, true);
+    const single: Run[] = [];
+    const batched: Run[] = [];
+    for (let round = 0; round < ROUNDS; round++) {
+      console.error(`[bench] round ${round + 1}/${ROUNDS}...`);
+      for (const batch of round % 2 ? [true, false] : [false, true]) (batch ? batched : single).push(await load(server, batch));
+    }
+    const signer = signerMicrosPerUrl();
+    const med = (runs: Run[], field: keyof Run) => median(runs.map((run) => run[field]));
+    console.log(`\nBatches, Node ${process.version}: autocannon, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION_S} s, medians; batch of ${SIZE} GET URLs\n`);
+    console.log(
+      table(
+        ["load", "URLs/s", "server CPU µs/URL"],
+        [
+          ["one URL per request (GET)", fmt(med(single, "urlsPerSecond")), med(single, "cpuMicrosPerUrl").toFixed(2)],
+          [`$presign-batch, ${SIZE} URLs per request`, fmt(med(batched, "urlsPerSecond")), med(batched, "cpuMicrosPerUrl").toFixed(2)],
+          ["in-process signer (one core)", fmt(1e6 / signer), signer.toFixed(2)],
+        ],
+      ),
+    );
+    const byRequests = median(batched.map((run, i) => run.urlsPerSecond / single[i]!.urlsPerSecond));
+    const byCpu = median(batched.map((run, i) => single[i]!.cpuMicrosPerUrl / run.cpuMicrosPerUrl));
+    const perCore = signer / med(batched, "cpuMicrosPerUrl");
+    console.log("");
+    console.log(`batch of ${SIZE} vs one URL per request, URLs/s   ${byRequests.toFixed(2).padStart(6)}x  (by CPU time ${byCpu.toFixed(2)}x)${verdict(byRequests, 10)}`);
+    console.log(`batch URLs per core vs the in-process signer      ${perCore.toFixed(2).padStart(6)}x${verdict(perCore, 0.5)}`);
+  } finally {
+    await server.stop();
+    rmSync(dataDir, { recursive: true, force: true });
+  }
+}
+
+await main();
