@@ -1,5 +1,6 @@
 // A short-lived read cache in front of a store, for the presign hot path. Writes through this cache
-// refresh it at once; writes made elsewhere (another isolate, process or region) show after `ttlMs`.
+// refresh it at once; writes made elsewhere (another isolate, process or region) show after `ttlMs`, or at once
+// where a change feed tells of them (invalidate, clear: PostgreSQL's LISTEN/NOTIFY, see compose.ts).
 import type { Resource, ResourceStore } from "./store.ts";
 
 export const MAX_ENTRIES = 10_000;
@@ -19,7 +20,15 @@ function frozenCopy<T>(value: T): T {
   return Object.freeze(copy);
 }
 
-export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: number, now: () => number = Date.now): ResourceStore<T> {
+/** A cached store, which can also be told that a record changed elsewhere. */
+export interface CachedStore<T extends Resource> extends ResourceStore<T> {
+  /** Forgets `id`: its next read goes to the store (and no read begun before this keeps its older answer). */
+  invalidate(id: string): void;
+  /** Forgets everything. */
+  clear(): void;
+}
+
+export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: number, now: () => number = Date.now): CachedStore<T> {
   interface Entry {
     account: T | null;
     until: number;
@@ -46,7 +55,20 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
     const account = await store.get(id);
     return cached(id) === seen && clears === clearsBefore ? remember(id, account) : frozenCopy(account);
   };
+  const forget = (id: string) => {
+    entries.delete(id);
+    absent.delete(id);
+  };
   return {
+    invalidate(id) {
+      forget(id);
+      clears++;
+    },
+    clear() {
+      entries.clear();
+      absent.clear();
+      clears++;
+    },
     async get(id) {
       const hit = cached(id);
       const time = now();
@@ -62,14 +84,20 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
       return read(id, hit);
     },
     list: () => store.list(),
+    // A write through the cache refreshes it, unless a change feed spoke meanwhile: then a later write elsewhere may
+    // already be told of, and the entry is dropped rather than set to this one.
     async put(id, next) {
+      const clearsBefore = clears;
       const result = await store.put(id, next);
-      remember(id, result.current);
+      if (clears === clearsBefore) remember(id, result.current);
+      else forget(id);
       return result;
     },
     async delete(id, check) {
+      const clearsBefore = clears;
       const previous = await store.delete(id, check);
-      remember(id, null);
+      if (clears === clearsBefore) remember(id, null);
+      else forget(id);
       return previous;
     },
   };

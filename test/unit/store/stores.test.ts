@@ -1,5 +1,6 @@
 // The store contract (contract.ts) on every store: memory, Deno KV (@deno/kv, in memory and in a file), the cache in
-// front of one, and Workers KV (a real KV namespace in workerd, through Miniflare); then what is particular to each.
+// front of one, Workers KV (a real KV namespace in workerd, through Miniflare) and PostgreSQL (a throw-away cluster,
+// test/postgres.ts); then what is particular to each (PostgreSQL's: postgres.test.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,9 @@ import { cachedStore, MAX_ENTRIES } from "../../../src/store/cache.ts";
 import { memoryStore } from "../../../src/store/memory.ts";
 import { Miniflare } from "miniflare";
 import { workersKvStore, type WorkersKvLike } from "../../../src/store/workers-kv.ts";
+import { postgresStore } from "../../../src/store/postgres.ts";
 import { account, nextVersion, storeContract } from "./contract.ts";
+import { postgresClients } from "./postgres-clients.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "signpost-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,6 +27,9 @@ const workersKv = async (): Promise<WorkersKvLike> => {
   return (await miniflare.getKVNamespace("ACCOUNTS")) as unknown as WorkersKvLike;
 };
 
+// One PostgreSQL cluster and database, started on first use; each test takes its own resource type.
+const pg = postgresClients(afterAll);
+
 const stores: Parameters<typeof storeContract>[] = [
   ["memory", async () => memoryStore<AwsAccount>()],
   ["Deno KV (@deno/kv, in memory)", async () => denoKvStore<AwsAccount>(await openKv(), "AwsAccount")],
@@ -31,6 +37,8 @@ const stores: Parameters<typeof storeContract>[] = [
   ["cache over Deno KV", async () => cachedStore(denoKvStore<AwsAccount>(await openKv(), "AwsAccount"), 60_000)],
   // KV has no compare-and-set: concurrent writes of one id keep the last (README, Cloudflare Workers).
   ["Workers KV (workerd)", async () => workersKvStore<AwsAccount>(await workersKv(), `AwsAccount-${Math.random()}`), { atomic: false }],
+  ["PostgreSQL (postgres.js)", async () => postgresStore<AwsAccount>((await pg.postgresJs()).client, `AwsAccount-${Math.random()}`)],
+  ["PostgreSQL (pg)", async () => postgresStore<AwsAccount>(await pg.nodePg(), `AwsAccount-${Math.random()}`)],
 ];
 
 describe("cache", () => {
