@@ -159,6 +159,68 @@ describe("cache refresh", () => {
   });
 });
 
+describe("cache told of changes elsewhere (a change feed)", () => {
+  it("reads an invalidated id again at once, present or absent, and clear() forgets everything", async () => {
+    const backing = memoryStore<AwsAccount>();
+    const cache = cachedStore(backing, 60_000, () => 0);
+    await cache.put("a", () => account("a"));
+    expect(await cache.get("b")).toBeNull(); // absent, and kept so
+    await backing.put("a", () => account("a", "2"));
+    await backing.put("b", () => account("b"));
+    expect((await cache.get("a"))!.meta.versionId).toBe("1");
+    expect(await cache.get("b")).toBeNull();
+    cache.invalidate("a");
+    cache.invalidate("b");
+    expect((await cache.get("a"))!.meta.versionId).toBe("2");
+    expect((await cache.get("b"))!.id).toBe("b");
+    await backing.put("a", () => account("a", "3"));
+    await backing.delete("b");
+    cache.clear();
+    expect((await cache.get("a"))!.meta.versionId).toBe("3");
+    expect(await cache.get("b")).toBeNull();
+  });
+
+  it("keeps no read, nor a write's own answer, that was under way when it was told", async () => {
+    const backing = memoryStore<AwsAccount>();
+    await backing.put("a", () => account("a"));
+    let release!: () => void;
+    const slow = { ...backing, get: async (id: string) => {
+      const value = await backing.get(id);
+      await new Promise<void>((resolve) => (release = resolve));
+      return value;
+    } };
+    const cache = cachedStore(slow, 60_000, () => 0);
+    const reading = cache.get("a"); // reads version 1, held
+    await new Promise((r) => setTimeout(r, 0));
+    await backing.put("a", () => account("a", "2")); // written elsewhere, and told
+    cache.invalidate("a");
+    release();
+    expect((await reading)!.meta.versionId).toBe("1");
+    const next = cache.get("a");
+    await new Promise((r) => setTimeout(r, 0));
+    release();
+    expect((await next)!.meta.versionId).toBe("2");
+
+    // A write through the cache whose answer comes after a change was told: not kept (a later write may be the one told).
+    let finish!: () => void;
+    const held = { ...backing, put: async (...args: Parameters<typeof backing.put>) => {
+      const result = await backing.put(...args);
+      await new Promise<void>((resolve) => (finish = resolve));
+      return result;
+    } };
+    let reads = 0;
+    const counted = cachedStore({ ...held, get: (id: string) => (reads++, backing.get(id)) }, 60_000, () => 0);
+    const writing = counted.put("a", () => account("a", "3"));
+    await new Promise((r) => setTimeout(r, 0));
+    await backing.put("a", () => account("a", "4")); // another replica's, told while ours was on its way back
+    counted.invalidate("a");
+    finish();
+    await writing;
+    expect((await counted.get("a"))!.meta.versionId).toBe("4");
+    expect(reads).toBe(1);
+  });
+});
+
 for (const [name, make, options] of stores) storeContract(name, make, options);
 
 describe("Deno KV file", () => {
