@@ -19,6 +19,18 @@ export interface PostgresJs {
 }
 export type PostgresFactory = (url: string, options: Record<string, unknown>) => PostgresJs;
 
+/**
+ * The variables postgres.js reads from the environment for what the URL and the options leave out (libpq's PG*
+ * names, and the OS user name when the URL has none). Deno's `deno task start` grants them (deno-permissions.ts):
+ * a denied one would fail the connection instead of reading as unset.
+ */
+export const POSTGRES_ENV_NAMES = [
+  "PGHOST", "PGPORT", "PGUSERNAME", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGAPPNAME", "PGTARGETSESSIONATTRS",
+  "PGMAX", "PGSSL", "PGSSLNEGOTIATION", "PGIDLE_TIMEOUT", "PGCONNECT_TIMEOUT", "PGMAX_LIFETIME", "PGMAX_PIPELINE",
+  "PGBACKOFF", "PGKEEP_ALIVE", "PGPREPARE", "PGDEBUG", "PGFETCH_TYPES", "PGPUBLICATIONS", "PGTARGET_SESSION_ATTRS",
+  "USERNAME", "USER", "LOGNAME",
+] as const;
+
 /** The URL without its password (or any query), for logs: postgres://user@host:port/database. */
 export function redactedUrl(url: string): string {
   try {

@@ -20,10 +20,10 @@ let one: RunningService;
 let two: RunningService;
 const removals: (() => void)[] = [];
 
-const replica = async () => {
+const replica = async (runtime: "node" | "deno" = "node") => {
   const [dataDir, remove] = tempDataDir("replica");
   removals.push(remove);
-  return startService("node", { dataDir, env: { SIGNPOST_DATABASE_URL: database, SIGNPOST_ADMIN_TOKEN: ADMIN, SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } });
+  return startService(runtime, { dataDir, env: { SIGNPOST_DATABASE_URL: database, SIGNPOST_ADMIN_TOKEN: ADMIN, SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } });
 };
 
 /** As a client calls signpost with its secret. */
@@ -156,5 +156,27 @@ describe("two Node replicas on one PostgreSQL", () => {
     expect(dump).toContain("signpost_resources");
     expect(dump).toMatch(/"secret-access-key":"sealed:v1:test:/);
     for (const secret of [s3.secretAccessKey, client.json().secret, ADMIN, TEST_ENCRYPTION_KEY.split(":")[1]!, pg.password]) expect(dump).not.toContain(secret);
+  });
+
+  it("a Deno replica (deno task start, the same client library) joins them: same accounts, revocations seen both ways", async () => {
+    const deno = await replica("deno");
+    try {
+      expect(deno.stderr()).toMatch(/"message":"listening","url":"[^"]+","database":"postgres:\/\/signpost@/);
+      const [a, d] = [apiClient(one.url, ADMIN), apiClient(deno.url, ADMIN)];
+      const signed = await d("GET", `/aws/storage/shared/${s3.bucket}/replicas/one.txt`);
+      expect(await (await fetch(signed.json().url)).text()).toBe("from two replicas");
+      const secret: string = (await d("PUT", "/Client/from-deno", clientYaml("shared"))).json().secret;
+      expect((await asClient(one, secret)(`/aws/storage/shared/${s3.bucket}/replicas/one.txt`)).status).toBe(200);
+      expect((await asClient(deno, secret)(`/aws/storage/shared/${s3.bucket}/replicas/one.txt`)).status).toBe(200);
+      expect((await d("DELETE", "/Client/from-deno")).status).toBe(200);
+      const onNode = await within(100, async () => (await asClient(one, secret)(`/aws/storage/shared/${s3.bucket}/replicas/one.txt`)).status === 401);
+      const back = (await a("PUT", "/Client/from-node", clientYaml("shared"))).json().secret as string;
+      expect((await asClient(deno, back)(`/aws/storage/shared/${s3.bucket}/replicas/one.txt`)).status).toBe(200);
+      expect((await a("DELETE", "/Client/from-node")).status).toBe(200);
+      const onDeno = await within(100, async () => (await asClient(deno, back)(`/aws/storage/shared/${s3.bucket}/replicas/one.txt`)).status === 401);
+      console.log(`[replicas] Deno → Node revocation ${onNode.toFixed(1)} ms, Node → Deno ${onDeno.toFixed(1)} ms`);
+    } finally {
+      expect(await deno.stop()).toBe(0);
+    }
   });
 });
