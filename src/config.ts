@@ -11,7 +11,7 @@ export class SettingError extends Error {
 /** Every variable the server itself reads (the credential chain reads its own: credentials/names.ts). */
 export const SERVER_ENV_NAMES = [
   "PORT", "HOST", "SIGNPOST_DATA_DIR", "SIGNPOST_ADMIN_TOKEN", "SIGNPOST_ENCRYPTION_KEY", "SIGNPOST_CORS_ORIGINS",
-  "SIGNPOST_ACCOUNT_CACHE_MS", "SIGNPOST_DATABASE_URL", "DENO_DEPLOYMENT_ID",
+  "SIGNPOST_ACCOUNT_CACHE_MS", "SIGNPOST_DATABASE_URL", "SIGNPOST_DATABASE_AUTH", "DENO_DEPLOYMENT_ID",
 ] as const;
 
 export const DEFAULT_DATA_DIR = ".signpost";
@@ -32,6 +32,8 @@ export interface Settings extends ServiceSettings {
   dataDir: string;
   /** SIGNPOST_DATABASE_URL: postgres://... keeps the resources in PostgreSQL, shared by replicas; else the data folder's file. */
   databaseUrl: string | undefined;
+  /** SIGNPOST_DATABASE_AUTH: `password` (in the URL; the default) or `rds-iam` (an RDS IAM token per connection). */
+  databaseAuth: "password" | "rds-iam";
 }
 
 /** The service's settings, parsed once; a bad one throws a SettingError naming it. */
@@ -51,6 +53,7 @@ export function readSettings(env: Env): Settings {
     host: env.HOST || "127.0.0.1",
     dataDir: (env.SIGNPOST_DATA_DIR || DEFAULT_DATA_DIR).replace(/(.)\/+$/, "$1"),
     databaseUrl: databaseUrl(env),
+    databaseAuth: databaseAuth(env),
     ...serviceSettings(env),
   };
 }
@@ -94,6 +97,13 @@ export function databaseUrl(env: Env): string | undefined {
   if (protocol !== "postgres:" && protocol !== "postgresql:") {
     throw new SettingError("SIGNPOST_DATABASE_URL must be a PostgreSQL URL: postgres://user:password@host:5432/database (the value is not shown: it may hold a password)");
   }
+  return value;
+}
+
+/** SIGNPOST_DATABASE_AUTH: how signpost proves itself to PostgreSQL. */
+export function databaseAuth(env: Env): "password" | "rds-iam" {
+  const value = env.SIGNPOST_DATABASE_AUTH || "password";
+  if (value !== "password" && value !== "rds-iam") throw new SettingError(`SIGNPOST_DATABASE_AUTH must be password or rds-iam, not ${JSON.stringify(value)}`);
   return value;
 }
 

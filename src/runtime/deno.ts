@@ -9,6 +9,7 @@ import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
 import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings, SERVER_ENV_NAMES, SettingError } from "../config.ts";
+import { createPresigner } from "../aws/signer.ts";
 import { compose } from "../compose.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { CREDENTIAL_ENV_NAMES } from "../credentials/names.ts";
@@ -54,7 +55,14 @@ async function main() {
   if (denied.length) log("stderr", { level: "warn", message: "not permitted to read these variables (--allow-env); taken as unset", variables: denied.join(",") });
   const settings = readSettings(env);
   const onDeploy = env.DENO_DEPLOYMENT_ID !== undefined;
-  const shared = settings.databaseUrl ? await openSharedDatabase(postgres as unknown as PostgresFactory, settings) : undefined;
+  const io = denoIo(env, { deploy: onDeploy });
+  const logLine = (entry: Record<string, unknown>) => log("stdout", entry);
+  // RDS IAM (SIGNPOST_DATABASE_AUTH=rds-iam): tokens signed with signpost's own signer and the default chain.
+  const iam = () => {
+    const presigner = createPresigner(nodeSha256);
+    return { presigner, credentials: defaultChain(io, { signer: presigner, log: logLine }), region: env.AWS_REGION || env.AWS_DEFAULT_REGION };
+  };
+  const shared = settings.databaseUrl ? await openSharedDatabase(postgres as unknown as PostgresFactory, settings, iam) : undefined;
   const dataDir = onDeploy || shared ? undefined : settings.dataDir;
   let { adminToken: token, encryptionKey } = settings;
   if (dataDir) {
@@ -73,8 +81,6 @@ async function main() {
     clients: denoKvStore<Client>(kv!, "Client"),
     introspectors: denoKvStore<TokenIntrospector>(kv!, "TokenIntrospector"),
   };
-  const io = denoIo(env, { deploy: onDeploy });
-  const logLine = (entry: Record<string, unknown>) => log("stdout", entry);
   const app = compose({
     ...stores,
     ...(shared ? { changes: shared.db.changes } : {}),

@@ -10,7 +10,10 @@ import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
 import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings } from "../config.ts";
+import { createPresigner } from "../aws/signer.ts";
 import { compose } from "../compose.ts";
+import type { HostIO } from "../credentials/provider.ts";
+import type { Log } from "../http/log.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
@@ -77,9 +80,14 @@ function warnIfOpen(dataDir: string) {
 }
 
 /** The stores, sealer and admin token: from the data folder (the default), or from a shared PostgreSQL. */
-async function storage(settings: ReturnType<typeof readSettings>) {
+async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, log: Log) {
   if (settings.databaseUrl) {
-    const { db, sealer, adminToken: token } = await openSharedDatabase(postgres as unknown as PostgresFactory, settings);
+    // RDS IAM: tokens signed with signpost's own signer and the default credential chain (a chain of its own).
+    const iam = () => {
+      const presigner = createPresigner(nodeSha256);
+      return { presigner, credentials: defaultChain(io, { signer: presigner, log }), region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION };
+    };
+    const { db, sealer, adminToken: token } = await openSharedDatabase(postgres as unknown as PostgresFactory, settings, iam);
     return { ...db, sealer, adminToken: token, at: { database: db.where }, close: () => db.close() };
   }
   const dataDir = resolve(settings.dataDir);
@@ -101,9 +109,9 @@ async function storage(settings: ReturnType<typeof readSettings>) {
 
 async function main() {
   const settings = readSettings(process.env);
-  const stores = await storage(settings);
   const io = nodeIo();
   const log = batchedLines(process.stdout);
+  const stores = await storage(settings, io, log);
   const app = compose({
     accounts: stores.accounts,
     clients: stores.clients,

@@ -1,7 +1,10 @@
 // PostgreSQL on Node and Deno (SIGNPOST_DATABASE_URL): the `postgres` client opened from the URL, the schema
 // migrated, the three stores and the change feed (LISTEN/NOTIFY) on it. The library is handed in by the entry
 // (Node imports it by name, Deno as npm:), so this file holds no import of it.
-import { requireSharedSecrets, type Settings } from "../config.ts";
+import { rdsAuthToken, rdsRegion } from "../aws/rds.ts";
+import type { Presigner } from "../aws/signer.ts";
+import { requireSharedSecrets, SettingError, type Settings } from "../config.ts";
+import type { CredentialProvider } from "../credentials/provider.ts";
 import { createSealer } from "../crypto/seal.ts";
 import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
@@ -84,13 +87,36 @@ export interface PostgresStores {
   close(): Promise<void>;
 }
 
+/** What RDS IAM authentication needs: signpost's signer, the default credentials, the database's region. */
+export interface RdsIam {
+  presigner: Presigner;
+  credentials: CredentialProvider;
+  /** AWS_REGION, else AWS_DEFAULT_REGION; else the region in the RDS endpoint's name. */
+  region?: string | undefined;
+}
+
+/**
+ * The password postgres.js asks for at each new connection: a fresh `rds-db:connect` token (15 minutes), signed with
+ * the default credentials for the URL's host, port and user. The URL's own password, if any, is not used.
+ */
+export function rdsPassword(url: string, iam: RdsIam, now: () => Date = () => new Date()): () => Promise<string> {
+  const parsed = new URL(url);
+  const hostname = parsed.hostname;
+  const region = iam.region || rdsRegion(hostname);
+  if (!region) throw new SettingError("SIGNPOST_DATABASE_AUTH=rds-iam: set AWS_REGION (the database's host does not name one)");
+  if (!parsed.username) throw new SettingError("SIGNPOST_DATABASE_AUTH=rds-iam: SIGNPOST_DATABASE_URL must name the database user (postgres://user@host/database)");
+  const username = decodeURIComponent(parsed.username);
+  const port = Number(parsed.port || 5432);
+  return async () => rdsAuthToken(iam.presigner, { hostname, port, username, region, credentials: await iam.credentials(), date: now() });
+}
+
 /**
  * Opens the database, creates or migrates the schema (whichever replica comes first; the others wait for it),
  * then LISTENs. Fails with the reason (never the password) when the database cannot be reached.
  */
-export async function openPostgres(postgres: PostgresFactory, url: string): Promise<PostgresStores> {
+export async function openPostgres(postgres: PostgresFactory, url: string, iam?: RdsIam): Promise<PostgresStores> {
   const where = redactedUrl(url);
-  const sql = postgres(url, { ...CLIENT_OPTIONS });
+  const sql = postgres(url, { ...CLIENT_OPTIONS, ...(iam ? { password: rdsPassword(url, iam) } : {}) });
   const { client, listen } = postgresJsClient(sql);
   try {
     await migrate(client);
@@ -118,10 +144,10 @@ export async function openPostgres(postgres: PostgresFactory, url: string): Prom
  * replicas must agree on them), the database opened and migrated, and this replica's key checked against the one
  * the others seal with. Throws the reason, which the entry prints as its one line.
  */
-export async function openSharedDatabase(postgres: PostgresFactory, settings: Pick<Settings, "databaseUrl" | "adminToken" | "encryptionKey">) {
+export async function openSharedDatabase(postgres: PostgresFactory, settings: Pick<Settings, "databaseUrl" | "databaseAuth" | "adminToken" | "encryptionKey">, iam?: () => RdsIam) {
   const { adminToken, encryptionKey } = requireSharedSecrets(settings);
   const sealer = await createSealer(encryptionKey).catch((error: unknown) => Promise.reject(new Error(error instanceof Error ? error.message : String(error))));
-  const db = await openPostgres(postgres, settings.databaseUrl!);
+  const db = await openPostgres(postgres, settings.databaseUrl!, settings.databaseAuth === "rds-iam" && iam ? iam() : undefined);
   try {
     await checkSharedKey(db.store<SealingKeyCheck>("SealingKey"), sealer);
   } catch (error) {

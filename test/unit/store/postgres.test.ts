@@ -1,11 +1,14 @@
 // What is particular to the PostgreSQL store (the contract itself runs in stores.test.ts): the schema made once by
 // replicas starting together, rows as JSON, two clients (two replicas) writing one row, the change feed and its
-// reconnect, and the database going away and coming back. Against a real cluster (test/postgres.ts).
+// reconnect, the database going away and coming back, and RDS IAM tokens as passwords. Against a real cluster (test/postgres.ts).
 import postgres from "postgres";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AwsAccount } from "../../../src/domain/account.ts";
 import { HttpError } from "../../../src/errors.ts";
-import { CLIENT_OPTIONS, postgresJsClient, type PostgresJs } from "../../../src/runtime/postgres.ts";
+import { rdsAuthToken } from "../../../src/aws/rds.ts";
+import { createPresigner } from "../../../src/aws/signer.ts";
+import { nodeSha256 } from "../../../src/runtime/node-crypto.ts";
+import { CLIENT_OPTIONS, postgresJsClient, type PostgresJs, rdsPassword } from "../../../src/runtime/postgres.ts";
 import { cachedStore } from "../../../src/store/cache.ts";
 import { migrate, postgresChanges, postgresStore, SCHEMA_VERSION, TABLE } from "../../../src/store/postgres.ts";
 import { account, nextVersion } from "./contract.ts";
@@ -147,5 +150,35 @@ describe("the database down", () => {
     await until(() => store.put("x", () => account("x")).then(() => true, () => false), 5000);
     expect(await store.get("x")).toEqual(account("x"));
     await until(() => resets === 1, 5000);
+  });
+});
+
+describe("RDS IAM authentication", () => {
+  it("connects with a fresh rds-db:connect token as the password, made by signpost's signer for the URL's host, port and user", async () => {
+    const { server, url } = await pg.database();
+    const presigner = createPresigner(nodeSha256);
+    const credentials = { accessKeyId: "AKIDEXAMPLE", secretAccessKey: "wJalrXUtnFEMI/K7MDENG+bPxRfiCYEXAMPLEKEY" };
+    const date = new Date("2026-03-04T05:06:07Z");
+    // This server cannot check a token as RDS does, so the role's password is the token RDS would accept.
+    const token = await rdsAuthToken(presigner, { hostname: "127.0.0.1", port: server.port, username: "iam_user", region: "eu-west-1", credentials, date });
+    const admin = (await pg.postgresJs()).sql;
+    await admin.unsafe(`CREATE ROLE iam_user LOGIN SUPERUSER PASSWORD '${token.replace(/'/g, "''")}'`);
+    const iamUrl = url.replace(/\/\/[^@]+@/, "//iam_user@");
+    let asked = 0;
+    const password = rdsPassword(iamUrl, { presigner, credentials: async () => (asked++, credentials), region: "eu-west-1" }, () => date);
+    const sql = postgres(iamUrl, { ...CLIENT_OPTIONS, max: 2, password });
+    try {
+      const [row] = await sql`SELECT current_user AS who`;
+      expect(row).toEqual({ who: "iam_user" });
+      expect(asked).toBe(1);
+      // A token made at another time is another password: refused.
+      const stale = postgres(iamUrl, { ...CLIENT_OPTIONS, max: 1, password: rdsPassword(iamUrl, { presigner, credentials: async () => credentials, region: "eu-west-1" }, () => new Date(date.getTime() + 1000)) });
+      await expect(stale`SELECT 1`).rejects.toThrow(/password authentication failed/);
+      await stale.end({ timeout: 0 });
+    } finally {
+      await sql.end({ timeout: 0 });
+    }
+    expect(() => rdsPassword(iamUrl.replace("iam_user@", ""), { presigner, credentials: async () => credentials, region: "eu-west-1" })).toThrow(/must name the database user/);
+    expect(() => rdsPassword(iamUrl, { presigner, credentials: async () => credentials })).toThrow(/set AWS_REGION/);
   });
 });
