@@ -64,10 +64,11 @@ export function ensurePostgres(): Promise<string> {
   installing ??= (async () => {
     const found = binaries();
     if (found) return found;
-    if (process.getuid?.() !== 0 || !onPath("apt-get")) throw new Error(`PostgreSQL (initdb, pg_ctl, postgres, pg_dump) is not installed: run as root \`${APT_INSTALL}\``);
+    if (process.getuid?.() !== 0 || !onPath("apt-get") || !onPath("flock")) throw new Error(`PostgreSQL (initdb, pg_ctl, postgres, pg_dump) is not installed: run as root \`${APT_INSTALL}\``);
     console.log("[postgres] PostgreSQL missing: installing Debian's postgresql with apt-get");
-    await run("apt-get", ["update"]);
-    await run("apt-get", ["install", "-y", "--no-install-recommends", "postgresql"], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
+    // Test files run in parallel processes: one installs (under a lock), the others wait and find it done.
+    const script = 'ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || { apt-get update && apt-get install -y --no-install-recommends postgresql; }';
+    await run("flock", ["/tmp/signpost-postgresql-install.lock", "sh", "-c", script], { env: { ...process.env, DEBIAN_FRONTEND: "noninteractive" } });
     const installed = binaries();
     if (!installed) throw new Error("apt-get installed postgresql, but initdb, pg_ctl, postgres and pg_dump are still not found");
     return installed;
