@@ -36,12 +36,18 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
   }
   const entries = new Map<string, Entry>();
   const absent = new Map<string, Entry>();
-  let clears = 0; // a read that began before a clear cannot tell "never cached" from "cleared", so it checks this
+  // A read (or a write's answer) that began before a clear or an invalidation of its id cannot tell "never cached"
+  // from "dropped since", so it checks these: `epoch` counts both, `clearedAt` is the last clear's, `droppedAt` each
+  // id's last invalidation (itself bounded: when full, it counts as a clear).
+  let epoch = 0;
+  let clearedAt = 0;
+  const droppedAt = new Map<string, number>();
+  const changedSince = (id: string, since: number) => clearedAt > since || (droppedAt.get(id) ?? 0) > since;
   const remember = (id: string, account: T | null) => {
     const map = account === null ? absent : entries;
     if (map.size >= (account === null ? MAX_ABSENT : MAX_ENTRIES)) {
       map.clear();
-      clears++;
+      clearedAt = ++epoch;
     }
     (account === null ? entries : absent).delete(id);
     const frozen = frozenCopy(account);
@@ -51,9 +57,9 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
   const cached = (id: string) => entries.get(id) ?? absent.get(id);
   /** Reads `id` and keeps the result, unless a write through this cache (or a newer read) replaced `seen` meanwhile. */
   const read = async (id: string, seen: Entry | undefined) => {
-    const clearsBefore = clears;
+    const since = epoch;
     const account = await store.get(id);
-    return cached(id) === seen && clears === clearsBefore ? remember(id, account) : frozenCopy(account);
+    return cached(id) === seen && !changedSince(id, since) ? remember(id, account) : frozenCopy(account);
   };
   const forget = (id: string) => {
     entries.delete(id);
@@ -62,12 +68,17 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
   return {
     invalidate(id) {
       forget(id);
-      clears++;
+      if (droppedAt.size >= MAX_ENTRIES) {
+        droppedAt.clear();
+        clearedAt = epoch + 1;
+      }
+      droppedAt.set(id, ++epoch);
     },
     clear() {
       entries.clear();
       absent.clear();
-      clears++;
+      droppedAt.clear();
+      clearedAt = ++epoch;
     },
     async get(id) {
       const hit = cached(id);
@@ -84,20 +95,20 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
       return read(id, hit);
     },
     list: () => store.list(),
-    // A write through the cache refreshes it, unless a change feed spoke meanwhile: then a later write elsewhere may
-    // already be told of, and the entry is dropped rather than set to this one.
+    // A write through the cache refreshes it, unless the change feed named its id (or cleared) meanwhile: then a later
+    // write elsewhere may be the one told of, and the entry is dropped rather than set to this one.
     async put(id, next) {
-      const clearsBefore = clears;
+      const since = epoch;
       const result = await store.put(id, next);
-      if (clears === clearsBefore) remember(id, result.current);
-      else forget(id);
+      if (changedSince(id, since)) forget(id);
+      else remember(id, result.current);
       return result;
     },
     async delete(id, check) {
-      const clearsBefore = clears;
+      const since = epoch;
       const previous = await store.delete(id, check);
-      if (clears === clearsBefore) remember(id, null);
-      else forget(id);
+      if (changedSince(id, since)) forget(id);
+      else remember(id, null);
       return previous;
     },
   };

@@ -219,6 +219,27 @@ describe("cache told of changes elsewhere (a change feed)", () => {
     expect((await counted.get("a"))!.meta.versionId).toBe("4");
     expect(reads).toBe(1);
   });
+
+  it("keeps a read under way when another id is invalidated (a busy feed does not empty the cache)", async () => {
+    const backing = memoryStore<AwsAccount>();
+    await backing.put("a", () => account("a"));
+    let reads = 0;
+    let release!: () => void;
+    const slow = { ...backing, get: async (id: string) => {
+      reads++;
+      const value = await backing.get(id);
+      await new Promise<void>((resolve) => (release = resolve));
+      return value;
+    } };
+    const cache = cachedStore(slow, 60_000, () => 0);
+    const reading = cache.get("a");
+    await new Promise((r) => setTimeout(r, 0));
+    cache.invalidate("other");
+    release();
+    await reading;
+    expect((await cache.get("a"))!.id).toBe("a");
+    expect(reads).toBe(1);
+  });
 });
 
 for (const [name, make, options] of stores) storeContract(name, make, options);
