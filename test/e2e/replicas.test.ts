@@ -2,11 +2,12 @@
 // its account and client caches on. What one writes the other uses at once (RGW honours the URL); a client deleted
 // or a secret rotated through one is refused by the other within 100 ms (LISTEN/NOTIFY; measured and printed); a
 // database restart in the middle gives clean 503s, and both recover by themselves; a pg_dump holds no secret.
+import { spawn } from "node:child_process";
 import { afterAll, beforeAll, describe, expect, inject, it } from "vitest";
 import "./s3-target.ts";
 import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
 import { startPostgres, type TestPostgres } from "../postgres.ts";
-import { apiClient, type RunningService, startService, tempDataDir } from "./service.ts";
+import { apiClient, ROOT, type RunningService, startService, tempDataDir } from "./service.ts";
 
 const s3 = inject("s3");
 const ADMIN = "replicas-admin-token-0123456789abcdef";
@@ -177,6 +178,28 @@ describe("two Node replicas on one PostgreSQL", () => {
       console.log(`[replicas] Deno → Node revocation ${onNode.toFixed(1)} ms, Node → Deno ${onDeno.toFixed(1)} ms`);
     } finally {
       expect(await deno.stop()).toBe(0);
+    }
+  });
+
+  it("a replica refuses to start, in one line without the password, with no shared key, another key, or no database", async () => {
+    const failedStart = (env: Record<string, string>) =>
+      new Promise<{ code: number | null; stderr: string }>((resolve) => {
+        const child = spawn("npm", ["start", "--silent"], { cwd: ROOT, env: { ...process.env, PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "", ...env } });
+        let stderr = "";
+        child.stderr.on("data", (chunk) => (stderr += chunk));
+        child.on("exit", (code) => resolve({ code, stderr }));
+      });
+    const cases: [Record<string, string>, RegExp][] = [
+      [{ SIGNPOST_DATABASE_URL: database }, /SIGNPOST_DATABASE_URL is set, so the database is shared by every replica: set SIGNPOST_ENCRYPTION_KEY and SIGNPOST_ADMIN_TOKEN, the same on each/],
+      [{ SIGNPOST_DATABASE_URL: database, SIGNPOST_ADMIN_TOKEN: ADMIN, SIGNPOST_ENCRYPTION_KEY: `other:${btoa("another-32-byte-encryption-key!!")}` }, /SIGNPOST_ENCRYPTION_KEY does not match the database's: its other replicas seal with key id \\"test\\", which this one does not have/],
+      [{ SIGNPOST_DATABASE_URL: database.replace(/:(\d+)\//, ":1/"), SIGNPOST_ADMIN_TOKEN: ADMIN, SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, /SIGNPOST_DATABASE_URL \(postgres:\/\/signpost@127\.0\.0\.1:1\/\w+\): connection refused/],
+    ];
+    for (const [env, says] of cases) {
+      const { code, stderr } = await failedStart(env);
+      expect(code).toBe(1);
+      expect(stderr).toMatch(says);
+      expect(stderr.trim().split("\n")).toHaveLength(1);
+      expect(stderr).not.toContain(pg.password);
     }
   });
 });
