@@ -11,13 +11,15 @@ import type { TokenIntrospector } from "./domain/introspector.ts";
 import { createRoleCredentials } from "./domain/roles.ts";
 import type { Log } from "./http/log.ts";
 import { cachedStore } from "./store/cache.ts";
-import type { Resource, ResourceStore } from "./store/store.ts";
+import type { ChangeFeed, Resource, ResourceStore } from "./store/store.ts";
 
 export interface RuntimeParts<Key> {
   /** Where accounts, clients and token introspectors live (the runtime's own store); compose puts the read cache in front. */
   accounts: ResourceStore<AwsAccount>;
   clients: ResourceStore<Client>;
   introspectors: ResourceStore<TokenIntrospector>;
+  /** Writes made by every replica as they commit (PostgreSQL): the caches forget what changed at once. */
+  changes?: ChangeFeed;
   sealer: Sealer;
   /** node:crypto where the runtime has it (synchronous), else Web Crypto. */
   sha256: Sha256<Key>;
@@ -34,12 +36,25 @@ export interface RuntimeParts<Key> {
 export function compose<Key>(parts: RuntimeParts<Key>): App {
   const { io, log, settings } = parts;
   const signer = createPresigner(parts.sha256);
-  const cached = <T extends Resource>(store: ResourceStore<T>) => (settings.cacheMs > 0 ? cachedStore(store, settings.cacheMs) : store);
+  const caches = new Map<string, { invalidate(id: string): void; clear(): void }>();
+  const cached = <T extends Resource>(type: string, store: ResourceStore<T>) => {
+    if (settings.cacheMs <= 0) return store;
+    const cache = cachedStore(store, settings.cacheMs);
+    caches.set(type, cache);
+    return cache;
+  };
+  const store = cached("AwsAccount", parts.accounts);
+  const clients = cached("Client", parts.clients);
+  parts.changes?.subscribe({
+    changed: (type, id) => caches.get(type)?.invalidate(id),
+    reset: () => caches.forEach((cache) => cache.clear()),
+  });
   return createApp({
-    store: cached(parts.accounts),
-    clients: cached(parts.clients),
+    store,
+    clients,
     // Read as a whole, by an index with its own lifetime (auth/introspectors.ts).
     introspectors: parts.introspectors,
+    ...(parts.changes ? { changes: parts.changes } : {}),
     sealer: parts.sealer,
     credentials: parts.credentials(signer),
     roles: createRoleCredentials(io, { signer, log }),

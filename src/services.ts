@@ -15,7 +15,7 @@ import type { RoleCredentials } from "./domain/roles.ts";
 import { createSigning } from "./domain/signing.ts";
 import { auditor, isoClock, type Log } from "./http/log.ts";
 import { ACCOUNT_CACHE_MS } from "./store/cache.ts";
-import type { ResourceStore } from "./store/store.ts";
+import type { ChangeFeed, ResourceStore } from "./store/store.ts";
 
 export interface AppConfig {
   /** The token every route but /health requires; when unset, those routes answer 503 (fail closed). */
@@ -31,6 +31,8 @@ export interface AppDeps {
   store: ResourceStore<AwsAccount>;
   clients: ResourceStore<Client>;
   introspectors: ResourceStore<TokenIntrospector>;
+  /** Writes by every replica (PostgreSQL's LISTEN/NOTIFY): a TokenIntrospector changed anywhere is read again at once. */
+  changes?: ChangeFeed;
   /** Seals secret-access-key at rest; unseals it only to sign. */
   sealer: Sealer;
   /** Credentials for accounts without access-key-id (the default chain). */
@@ -56,12 +58,22 @@ export function services(deps: AppDeps) {
   const checks = backendChecks({ s3, presigner: deps.presigner, ...outbound, now });
   const signing = createSigning({ sealer: deps.sealer, credentials: deps.credentials, ...(deps.roles ? { roles: deps.roles } : {}), checks });
   const accounts = accountReader(deps.store);
+  const index = introspectorIndex(deps.introspectors, deps.config.cacheMs ?? ACCOUNT_CACHE_MS, now);
+  const sets = keySets({ ...outbound, now, log });
+  deps.changes?.subscribe({
+    changed(type, id) {
+      if (type !== "TokenIntrospector") return;
+      index.clear();
+      sets.forget(id);
+    },
+    reset: () => index.clear(),
+  });
   return {
     store: deps.store,
     clients: deps.clients,
     introspectors: deps.introspectors,
-    introspectorIndex: introspectorIndex(deps.introspectors, deps.config.cacheMs ?? ACCOUNT_CACHE_MS, now),
-    keySets: keySets({ ...outbound, now, log }),
+    introspectorIndex: index,
+    keySets: sets,
     sealer: deps.sealer,
     accounts,
     signing,

@@ -39,6 +39,8 @@ export interface PresignRequest {
   expiresIn: number;
   /** Signing time. */
   date: Date;
+  /** The payload's hash as signed; default UNSIGNED-PAYLOAD (S3). RDS IAM tokens sign the empty body's hash. */
+  payloadHash?: string;
 }
 
 export interface Presigner {
@@ -189,7 +191,7 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
       if (request.query) query = joinSorted([...query.split("&").map((pair) => pair.split("=") as Pair), ...encodedPairs(request.query)]);
 
       const headerLines = signedHeaders ? `${signedHeaders.text}\n${signedHeaders.names}` : `host:${request.host}\n\nhost`;
-      const canonicalRequest = `${request.method}\n${request.path}\n${query}\n${headerLines}\nUNSIGNED-PAYLOAD`;
+      const canonicalRequest = `${request.method}\n${request.path}\n${query}\n${headerLines}\n${request.payloadHash ?? "UNSIGNED-PAYLOAD"}`;
       return then(
         signature(canonicalRequest, time, region, service, credentials.secretAccessKey),
         (signed) => `${request.protocol}//${request.host}${request.path}?${query}&X-Amz-Signature=${signed}`,

@@ -2,12 +2,13 @@
 // SIGNPOST_DATA_DIR works) and the home directory, never more. Pure: test/unit/runtime/deno-permissions.test.ts checks it.
 import { DEFAULT_DATA_DIR, SERVER_ENV_NAMES } from "../config.ts";
 import { CREDENTIAL_ENV_NAMES } from "../credentials/names.ts";
+import { POSTGRES_ENV_NAMES } from "./postgres.ts";
 
 /** The token files EKS mounts for IRSA and Pod Identity. */
 const EKS_TOKEN_FOLDERS = ["/var/run/secrets/eks.amazonaws.com", "/var/run/secrets/pods.eks.amazonaws.com"];
 
 /**
- * `deno run` flags for src/runtime/deno.ts: the network, exactly the variables it reads, its data folder (read and
+ * `deno run` flags for src/runtime/deno.ts: the network, exactly the variables it (and the PostgreSQL client) reads, its data folder (read and
  * write), ~/.aws and the EKS token folders (read); no prompt, no processes. `extra` are the user's own additions.
  */
 export function serverFlags(env: { SIGNPOST_DATA_DIR?: string; HOME?: string }, extra: readonly string[] = []): string[] {
@@ -16,7 +17,7 @@ export function serverFlags(env: { SIGNPOST_DATA_DIR?: string; HOME?: string }, 
   return [
     "--no-prompt",
     "--allow-net",
-    `--allow-env=${[...SERVER_ENV_NAMES, ...CREDENTIAL_ENV_NAMES].join(",")}`,
+    `--allow-env=${[...SERVER_ENV_NAMES, ...CREDENTIAL_ENV_NAMES, ...POSTGRES_ENV_NAMES].join(",")}`,
     `--allow-read=${read.join(",")}`,
     `--allow-write=${dataDir}`,
     ...extra,

@@ -2,11 +2,14 @@
 /// <reference lib="deno.unstable" />
 // Deno and Deno Deploy entry (`deno task start` runs it through deno-start.ts, which grants the permissions). Accounts
 // and clients in Deno KV: on Deno Deploy its managed database, elsewhere the file SIGNPOST_DATA_DIR/accounts.kv (the
-// same format as the Node store, with the same kept admin token and encryption key, so the two can take turns).
+// same format as the Node store, with the same kept admin token and encryption key, so the two can take turns); or,
+// with SIGNPOST_DATABASE_URL, in PostgreSQL shared by every replica (postgres.ts, the same client as on Node).
+import postgres from "npm:postgres@3.4.9";
 import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
 import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings, SERVER_ENV_NAMES, SettingError } from "../config.ts";
+import { createPresigner } from "../aws/signer.ts";
 import { compose } from "../compose.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { CREDENTIAL_ENV_NAMES } from "../credentials/names.ts";
@@ -14,6 +17,7 @@ import { sealerFrom } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { denoIo, readEnv } from "./deno-io.ts";
 import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
+import { openSharedDatabase, type PostgresFactory, type PostgresStores } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 
 function log(stream: "stdout" | "stderr", entry: Record<string, unknown>) {
@@ -51,7 +55,15 @@ async function main() {
   if (denied.length) log("stderr", { level: "warn", message: "not permitted to read these variables (--allow-env); taken as unset", variables: denied.join(",") });
   const settings = readSettings(env);
   const onDeploy = env.DENO_DEPLOYMENT_ID !== undefined;
-  const dataDir = onDeploy ? undefined : settings.dataDir;
+  const io = denoIo(env, { deploy: onDeploy });
+  const logLine = (entry: Record<string, unknown>) => log("stdout", entry);
+  // RDS IAM (SIGNPOST_DATABASE_AUTH=rds-iam): tokens signed with signpost's own signer and the default chain.
+  const iam = () => {
+    const presigner = createPresigner(nodeSha256);
+    return { presigner, credentials: defaultChain(io, { signer: presigner, log: logLine }), region: env.AWS_REGION || env.AWS_DEFAULT_REGION };
+  };
+  const shared = settings.databaseUrl ? await openSharedDatabase(postgres as unknown as PostgresFactory, settings, iam) : undefined;
+  const dataDir = onDeploy || shared ? undefined : settings.dataDir;
   let { adminToken: token, encryptionKey } = settings;
   if (dataDir) {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
@@ -63,20 +75,22 @@ async function main() {
   }
   // On Deno Deploy without SIGNPOST_ADMIN_TOKEN every route but /health answers 503 (fail closed); without
   // SIGNPOST_ENCRYPTION_KEY, storing or using a secret does.
-  const kv = await Deno.openKv(dataDir ? await privateDatabase(`${dataDir}/accounts.kv`) : undefined);
-  const io = denoIo(env, { deploy: onDeploy });
-  const logLine = (entry: Record<string, unknown>) => log("stdout", entry);
+  const kv = shared ? undefined : await Deno.openKv(dataDir ? await privateDatabase(`${dataDir}/accounts.kv`) : undefined);
+  const stores: Pick<PostgresStores, "accounts" | "clients" | "introspectors"> = shared?.db ?? {
+    accounts: denoKvStore<AwsAccount>(kv!, "AwsAccount"),
+    clients: denoKvStore<Client>(kv!, "Client"),
+    introspectors: denoKvStore<TokenIntrospector>(kv!, "TokenIntrospector"),
+  };
   const app = compose({
-    accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"),
-    clients: denoKvStore<Client>(kv, "Client"),
-    introspectors: denoKvStore<TokenIntrospector>(kv, "TokenIntrospector"),
-    sealer: await sealerFrom(encryptionKey),
+    ...stores,
+    ...(shared ? { changes: shared.db.changes } : {}),
+    sealer: shared?.sealer ?? await sealerFrom(encryptionKey),
     // Deno's node:crypto answers synchronously: 3x the URLs per second of its Web Crypto (awaited on a worker thread).
     sha256: nodeSha256,
     // The default chain as far as the permissions reach (see README, Deno): env, ~/.aws, token files, container, IMDS.
     io,
     credentials: (signer) => defaultChain(io, { signer, log: logLine }),
-    settings: { ...settings, adminToken: token },
+    settings: { ...settings, adminToken: shared?.adminToken ?? token },
     log: logLine,
   });
 
@@ -89,7 +103,7 @@ async function main() {
       hostname,
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-        log("stderr", { message: "listening", url: `http://${host}:${port}`, dataDir, cacheMs });
+        log("stderr", { message: "listening", url: `http://${host}:${port}`, ...(shared ? { database: shared.db.where } : { dataDir }), cacheMs });
       },
     }, app.fetch);
   } catch (error) {
@@ -103,7 +117,8 @@ async function main() {
       Deno.addSignalListener(signal, async () => {
         log("stderr", { message: "stopping", signal });
         await server.shutdown();
-        kv.close();
+        kv?.close();
+        await shared?.db.close();
         Deno.exit(0);
       });
     }

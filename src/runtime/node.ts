@@ -1,18 +1,24 @@
-// Node entry: `npm start`. Accounts and clients in an embedded Deno KV file (@deno/kv) under SIGNPOST_DATA_DIR.
+// Node entry: `npm start`. Accounts and clients in an embedded Deno KV file (@deno/kv) under SIGNPOST_DATA_DIR, or,
+// with SIGNPOST_DATABASE_URL, in PostgreSQL shared by every replica (postgres.ts).
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
 import { openKv } from "@deno/kv";
+import postgres from "postgres";
 import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
 import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings } from "../config.ts";
+import { createPresigner } from "../aws/signer.ts";
 import { compose } from "../compose.ts";
+import type { HostIO } from "../credentials/provider.ts";
+import type { Log } from "../http/log.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
+import { openSharedDatabase, type PostgresFactory } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
 
@@ -73,31 +79,56 @@ function warnIfOpen(dataDir: string) {
   if (mode & 0o077) writeLine(process.stderr, { level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir, mode: mode.toString(8) });
 }
 
-async function main() {
-  const settings = readSettings(process.env);
+/** The stores, sealer and admin token: from the data folder (the default), or from a shared PostgreSQL. */
+async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, log: Log) {
+  if (settings.databaseUrl) {
+    // RDS IAM: tokens signed with signpost's own signer and the default credential chain (a chain of its own).
+    const iam = () => {
+      const presigner = createPresigner(nodeSha256);
+      return { presigner, credentials: defaultChain(io, { signer: presigner, log }), region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION };
+    };
+    const { db, sealer, adminToken: token } = await openSharedDatabase(postgres as unknown as PostgresFactory, settings, iam);
+    return { ...db, sealer, adminToken: token, at: { database: db.where }, close: () => db.close() };
+  }
   const dataDir = resolve(settings.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   warnIfOpen(dataDir);
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
-  const io = nodeIo();
-  const log = batchedLines(process.stdout);
   const kept = await folderSecrets(files, dataDir, settings, (entry) => writeLine(process.stderr, entry), (text) => process.stderr.write(text));
-  const app = compose({
+  return {
     accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"),
     clients: denoKvStore<Client>(kv, "Client"),
     introspectors: denoKvStore<TokenIntrospector>(kv, "TokenIntrospector"),
+    changes: undefined,
     sealer: await createSealer(kept.encryptionKey), // a bad key stops the start with its reason
+    adminToken: kept.adminToken,
+    at: { dataDir },
+    close: async () => kv.close(),
+  };
+}
+
+async function main() {
+  const settings = readSettings(process.env);
+  const io = nodeIo();
+  const log = batchedLines(process.stdout);
+  const stores = await storage(settings, io, log);
+  const app = compose({
+    accounts: stores.accounts,
+    clients: stores.clients,
+    introspectors: stores.introspectors,
+    ...(stores.changes ? { changes: stores.changes } : {}),
+    sealer: stores.sealer,
     sha256: nodeSha256,
     io,
     credentials: (signer) => defaultChain(io, { signer, log }),
-    settings: { ...settings, adminToken: adminToken(kept.adminToken) },
+    settings: { ...settings, adminToken: adminToken(stores.adminToken) },
     log,
   });
 
   const { port, host: hostname, cacheMs } = settings;
   const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
     const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
-    writeLine(process.stderr, { message: "listening", url: `http://${host}:${info.port}`, dataDir, cacheMs });
+    writeLine(process.stderr, { message: "listening", url: `http://${host}:${info.port}`, ...stores.at, cacheMs });
   });
   server.once("error", (error: NodeJS.ErrnoException) => {
     const reason = error.code === "EADDRINUSE" ? `port ${port} on ${hostname} is in use: set PORT to another (0 picks a free one)`
@@ -111,8 +142,7 @@ async function main() {
   const stop = (signal: string) => {
     writeLine(process.stderr, { message: "stopping", signal });
     server.close(() => {
-      kv.close();
-      process.exit(0);
+      stores.close().finally(() => process.exit(0));
     });
     // Idle keep-alive connections would hold close() open; in-flight requests have finished by now.
     (server as { closeIdleConnections?: () => void }).closeIdleConnections?.();

@@ -1,5 +1,6 @@
 // A short-lived read cache in front of a store, for the presign hot path. Writes through this cache
-// refresh it at once; writes made elsewhere (another isolate, process or region) show after `ttlMs`.
+// refresh it at once; writes made elsewhere (another isolate, process or region) show after `ttlMs`, or at once
+// where a change feed tells of them (invalidate, clear: PostgreSQL's LISTEN/NOTIFY, see compose.ts).
 import type { Resource, ResourceStore } from "./store.ts";
 
 export const MAX_ENTRIES = 10_000;
@@ -19,7 +20,15 @@ function frozenCopy<T>(value: T): T {
   return Object.freeze(copy);
 }
 
-export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: number, now: () => number = Date.now): ResourceStore<T> {
+/** A cached store, which can also be told that a record changed elsewhere. */
+export interface CachedStore<T extends Resource> extends ResourceStore<T> {
+  /** Forgets `id`: its next read goes to the store (and no read begun before this keeps its older answer). */
+  invalidate(id: string): void;
+  /** Forgets everything. */
+  clear(): void;
+}
+
+export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: number, now: () => number = Date.now): CachedStore<T> {
   interface Entry {
     account: T | null;
     until: number;
@@ -27,12 +36,18 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
   }
   const entries = new Map<string, Entry>();
   const absent = new Map<string, Entry>();
-  let clears = 0; // a read that began before a clear cannot tell "never cached" from "cleared", so it checks this
+  // A read (or a write's answer) that began before a clear or an invalidation of its id cannot tell "never cached"
+  // from "dropped since", so it checks these: `epoch` counts both, `clearedAt` is the last clear's, `droppedAt` each
+  // id's last invalidation (itself bounded: when full, it counts as a clear).
+  let epoch = 0;
+  let clearedAt = 0;
+  const droppedAt = new Map<string, number>();
+  const changedSince = (id: string, since: number) => clearedAt > since || (droppedAt.get(id) ?? 0) > since;
   const remember = (id: string, account: T | null) => {
     const map = account === null ? absent : entries;
     if (map.size >= (account === null ? MAX_ABSENT : MAX_ENTRIES)) {
       map.clear();
-      clears++;
+      clearedAt = ++epoch;
     }
     (account === null ? entries : absent).delete(id);
     const frozen = frozenCopy(account);
@@ -42,11 +57,29 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
   const cached = (id: string) => entries.get(id) ?? absent.get(id);
   /** Reads `id` and keeps the result, unless a write through this cache (or a newer read) replaced `seen` meanwhile. */
   const read = async (id: string, seen: Entry | undefined) => {
-    const clearsBefore = clears;
+    const since = epoch;
     const account = await store.get(id);
-    return cached(id) === seen && clears === clearsBefore ? remember(id, account) : frozenCopy(account);
+    return cached(id) === seen && !changedSince(id, since) ? remember(id, account) : frozenCopy(account);
+  };
+  const forget = (id: string) => {
+    entries.delete(id);
+    absent.delete(id);
   };
   return {
+    invalidate(id) {
+      forget(id);
+      if (droppedAt.size >= MAX_ENTRIES) {
+        droppedAt.clear();
+        clearedAt = epoch + 1;
+      }
+      droppedAt.set(id, ++epoch);
+    },
+    clear() {
+      entries.clear();
+      absent.clear();
+      droppedAt.clear();
+      clearedAt = ++epoch;
+    },
     async get(id) {
       const hit = cached(id);
       const time = now();
@@ -62,14 +95,20 @@ export function cachedStore<T extends Resource>(store: ResourceStore<T>, ttlMs: 
       return read(id, hit);
     },
     list: () => store.list(),
+    // A write through the cache refreshes it, unless the change feed named its id (or cleared) meanwhile: then a later
+    // write elsewhere may be the one told of, and the entry is dropped rather than set to this one.
     async put(id, next) {
+      const since = epoch;
       const result = await store.put(id, next);
-      remember(id, result.current);
+      if (changedSince(id, since)) forget(id);
+      else remember(id, result.current);
       return result;
     },
     async delete(id, check) {
+      const since = epoch;
       const previous = await store.delete(id, check);
-      remember(id, null);
+      if (changedSince(id, since)) forget(id);
+      else remember(id, null);
       return previous;
     },
   };

@@ -22,3 +22,18 @@ export interface ResourceStore<T extends Resource> {
   delete(id: string, check?: (stored: T) => void): Promise<T | null>;
 }
 
+
+/** Told of each write, wherever it was made (another replica included). */
+export interface ChangeListener {
+  /** The resource `type`/`id` was written or deleted. */
+  changed(type: string, id: string): void;
+  /** Changes may have been missed (the feed reconnected): forget everything kept. */
+  reset(): void;
+}
+
+/** Which resource changed, from every replica at once: PostgreSQL's LISTEN/NOTIFY (store/postgres.ts). */
+export interface ChangeFeed {
+  subscribe(listener: ChangeListener): void;
+  /** How many times the feed was re-established after a drop. */
+  reconnects(): number;
+}

@@ -26,3 +26,23 @@ describe("settings", () => {
     expect(settings.readSettings({ ...env, PORT: "0" })).toMatchObject({ port: 0, host: "127.0.0.1", dataDir: "/x", cacheMs: 0 });
   });
 });
+
+describe("SIGNPOST_DATABASE_URL", () => {
+  it("takes a postgres:// or postgresql:// URL, and refuses anything else without echoing it (it may hold a password)", () => {
+    expect(settings.databaseUrl({})).toBeUndefined();
+    expect(settings.databaseUrl({ SIGNPOST_DATABASE_URL: "" })).toBeUndefined();
+    expect(settings.databaseUrl({ SIGNPOST_DATABASE_URL: "postgres://u:p@db:5432/signpost" })).toBe("postgres://u:p@db:5432/signpost");
+    expect(settings.readSettings({ SIGNPOST_DATABASE_URL: "postgresql://db/signpost" }).databaseUrl).toBe("postgresql://db/signpost");
+    for (const bad of ["mysql://u:hunter2secret@db/x", "db:5432", "postgres//u:hunter2secret@db"]) {
+      const parse = () => settings.databaseUrl({ SIGNPOST_DATABASE_URL: bad });
+      expect(parse).toThrow(/^SIGNPOST_DATABASE_URL must be a PostgreSQL URL/);
+      expect(parse).not.toThrow(/hunter2secret/);
+    }
+  });
+
+  it("needs the encryption key and the admin token set, the same on every replica, never generated", () => {
+    expect(() => settings.requireSharedSecrets({ adminToken: undefined, encryptionKey: undefined })).toThrow(/set SIGNPOST_ENCRYPTION_KEY and SIGNPOST_ADMIN_TOKEN, the same on each/);
+    expect(() => settings.requireSharedSecrets({ adminToken: "a".repeat(16), encryptionKey: undefined })).toThrow(/^SIGNPOST_DATABASE_URL is set, so the database is shared by every replica: set SIGNPOST_ENCRYPTION_KEY, /);
+    expect(settings.requireSharedSecrets({ adminToken: "a".repeat(16), encryptionKey: "k" })).toEqual({ adminToken: "a".repeat(16), encryptionKey: "k" });
+  });
+});

@@ -49,7 +49,7 @@ const PLATFORM = [
 const under = (...folders: string[]) => (path: string) => folders.some((folder) => path.startsWith(`${folder}/`));
 const isHono = ({ spec, local }: Import) => !local && (spec === "hono" || spec.startsWith("hono/") || spec.startsWith("@hono/"));
 const own = (test: (path: string) => boolean) => ({ spec, local }: Import) => local && test(spec);
-const STORE_BACKENDS = ["store/memory.ts", "store/cache.ts", "store/kv.ts", "store/workers-kv.ts"];
+const STORE_BACKENDS = ["store/memory.ts", "store/cache.ts", "store/kv.ts", "store/workers-kv.ts", "store/postgres.ts"];
 const SHELL = ["app.ts", "compose.ts", "services.ts"];
 const isBackend = own((path) => STORE_BACKENDS.includes(path));
 const isShell = own((path) => SHELL.includes(path));

@@ -8,6 +8,7 @@ import { expect, it } from "vitest";
 import { SERVER_ENV_NAMES } from "../../../src/config.ts";
 import { CREDENTIAL_ENV_NAMES } from "../../../src/credentials/names.ts";
 import { serverFlags } from "../../../src/runtime/deno-permissions.ts";
+import { POSTGRES_ENV_NAMES } from "../../../src/runtime/postgres.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const code = (file: string) => readFileSync(join(ROOT, file), "utf8").replace(/\/\*[\s\S]*?\*\//g, "").replace(/\/\/.*$/gm, "");
@@ -26,7 +27,17 @@ it("grants every variable the chain and the server read, and HOME", () => {
   const granted = flag(serverFlags({}), "allow-env");
   const serverVariables = [...new Set(["src/config.ts", "src/runtime/deno.ts"].flatMap((file) => code(file).match(/\b(SIGNPOST_[A-Z_]+|PORT|HOST|DENO_DEPLOYMENT_ID)\b/g) ?? []))];
   for (const name of [...chainVariables, ...serverVariables, "HOME"]) expect(granted, name).toContain(name);
-  expect(granted.sort()).toEqual([...CREDENTIAL_ENV_NAMES, ...SERVER_ENV_NAMES].sort());
+  expect(granted.sort()).toEqual([...CREDENTIAL_ENV_NAMES, ...SERVER_ENV_NAMES, ...POSTGRES_ENV_NAMES].sort());
+});
+
+it("grants every variable the PostgreSQL client (postgres.js) reads", () => {
+  const library = readFileSync(join(ROOT, "node_modules/postgres/src/index.js"), "utf8");
+  const named = library.match(/\benv\.([A-Z_]+)\b/g)!.map((m) => m.slice(4));
+  // Its defaults are read as env['PG' + name.toUpperCase()] for each option the URL and signpost leave out.
+  const defaults = /const defaults = \{([\s\S]*?)\n  \}/.exec(library)![1]!.match(/^\s*(\w+)\s*:/gm)!.map((m) => `PG${m.trim().slice(0, -1).trim().toUpperCase()}`);
+  expect(named).toEqual(expect.arrayContaining(["PGHOST", "PGUSER", "PGPASSWORD"]));
+  expect(defaults).toEqual(expect.arrayContaining(["PGSSL", "PGMAX"]));
+  for (const name of [...named, ...defaults, "USERNAME", "USER", "LOGNAME"]) expect(POSTGRES_ENV_NAMES, name).toContain(name);
 });
 
 it("reads and writes the data folder the user names, reads ~/.aws and the EKS token folders, runs nothing, never prompts", () => {

@@ -1,5 +1,6 @@
 // The store contract (contract.ts) on every store: memory, Deno KV (@deno/kv, in memory and in a file), the cache in
-// front of one, and Workers KV (a real KV namespace in workerd, through Miniflare); then what is particular to each.
+// front of one, Workers KV (a real KV namespace in workerd, through Miniflare) and PostgreSQL (a throw-away cluster,
+// test/postgres.ts); then what is particular to each (PostgreSQL's: postgres.test.ts).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -11,7 +12,9 @@ import { cachedStore, MAX_ENTRIES } from "../../../src/store/cache.ts";
 import { memoryStore } from "../../../src/store/memory.ts";
 import { Miniflare } from "miniflare";
 import { workersKvStore, type WorkersKvLike } from "../../../src/store/workers-kv.ts";
+import { postgresStore } from "../../../src/store/postgres.ts";
 import { account, nextVersion, storeContract } from "./contract.ts";
+import { postgresClients } from "./postgres-clients.ts";
 
 const dir = mkdtempSync(join(tmpdir(), "signpost-store-"));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
@@ -24,6 +27,9 @@ const workersKv = async (): Promise<WorkersKvLike> => {
   return (await miniflare.getKVNamespace("ACCOUNTS")) as unknown as WorkersKvLike;
 };
 
+// One PostgreSQL cluster and database, started on first use; each test takes its own resource type.
+const pg = postgresClients(afterAll);
+
 const stores: Parameters<typeof storeContract>[] = [
   ["memory", async () => memoryStore<AwsAccount>()],
   ["Deno KV (@deno/kv, in memory)", async () => denoKvStore<AwsAccount>(await openKv(), "AwsAccount")],
@@ -31,6 +37,8 @@ const stores: Parameters<typeof storeContract>[] = [
   ["cache over Deno KV", async () => cachedStore(denoKvStore<AwsAccount>(await openKv(), "AwsAccount"), 60_000)],
   // KV has no compare-and-set: concurrent writes of one id keep the last (README, Cloudflare Workers).
   ["Workers KV (workerd)", async () => workersKvStore<AwsAccount>(await workersKv(), `AwsAccount-${Math.random()}`), { atomic: false }],
+  ["PostgreSQL (postgres.js)", async () => postgresStore<AwsAccount>((await pg.postgresJs()).client, `AwsAccount-${Math.random()}`)],
+  ["PostgreSQL (pg)", async () => postgresStore<AwsAccount>(await pg.nodePg(), `AwsAccount-${Math.random()}`)],
 ];
 
 describe("cache", () => {
@@ -148,6 +156,89 @@ describe("cache refresh", () => {
     const after = cache.get("a");
     await held.settle();
     expect((await after)!.meta.versionId).toBe("2");
+  });
+});
+
+describe("cache told of changes elsewhere (a change feed)", () => {
+  it("reads an invalidated id again at once, present or absent, and clear() forgets everything", async () => {
+    const backing = memoryStore<AwsAccount>();
+    const cache = cachedStore(backing, 60_000, () => 0);
+    await cache.put("a", () => account("a"));
+    expect(await cache.get("b")).toBeNull(); // absent, and kept so
+    await backing.put("a", () => account("a", "2"));
+    await backing.put("b", () => account("b"));
+    expect((await cache.get("a"))!.meta.versionId).toBe("1");
+    expect(await cache.get("b")).toBeNull();
+    cache.invalidate("a");
+    cache.invalidate("b");
+    expect((await cache.get("a"))!.meta.versionId).toBe("2");
+    expect((await cache.get("b"))!.id).toBe("b");
+    await backing.put("a", () => account("a", "3"));
+    await backing.delete("b");
+    cache.clear();
+    expect((await cache.get("a"))!.meta.versionId).toBe("3");
+    expect(await cache.get("b")).toBeNull();
+  });
+
+  it("keeps no read, nor a write's own answer, that was under way when it was told", async () => {
+    const backing = memoryStore<AwsAccount>();
+    await backing.put("a", () => account("a"));
+    let release!: () => void;
+    const slow = { ...backing, get: async (id: string) => {
+      const value = await backing.get(id);
+      await new Promise<void>((resolve) => (release = resolve));
+      return value;
+    } };
+    const cache = cachedStore(slow, 60_000, () => 0);
+    const reading = cache.get("a"); // reads version 1, held
+    await new Promise((r) => setTimeout(r, 0));
+    await backing.put("a", () => account("a", "2")); // written elsewhere, and told
+    cache.invalidate("a");
+    release();
+    expect((await reading)!.meta.versionId).toBe("1");
+    const next = cache.get("a");
+    await new Promise((r) => setTimeout(r, 0));
+    release();
+    expect((await next)!.meta.versionId).toBe("2");
+
+    // A write through the cache whose answer comes after a change was told: not kept (a later write may be the one told).
+    let finish!: () => void;
+    const held = { ...backing, put: async (...args: Parameters<typeof backing.put>) => {
+      const result = await backing.put(...args);
+      await new Promise<void>((resolve) => (finish = resolve));
+      return result;
+    } };
+    let reads = 0;
+    const counted = cachedStore({ ...held, get: (id: string) => (reads++, backing.get(id)) }, 60_000, () => 0);
+    const writing = counted.put("a", () => account("a", "3"));
+    await new Promise((r) => setTimeout(r, 0));
+    await backing.put("a", () => account("a", "4")); // another replica's, told while ours was on its way back
+    counted.invalidate("a");
+    finish();
+    await writing;
+    expect((await counted.get("a"))!.meta.versionId).toBe("4");
+    expect(reads).toBe(1);
+  });
+
+  it("keeps a read under way when another id is invalidated (a busy feed does not empty the cache)", async () => {
+    const backing = memoryStore<AwsAccount>();
+    await backing.put("a", () => account("a"));
+    let reads = 0;
+    let release!: () => void;
+    const slow = { ...backing, get: async (id: string) => {
+      reads++;
+      const value = await backing.get(id);
+      await new Promise<void>((resolve) => (release = resolve));
+      return value;
+    } };
+    const cache = cachedStore(slow, 60_000, () => 0);
+    const reading = cache.get("a");
+    await new Promise((r) => setTimeout(r, 0));
+    cache.invalidate("other");
+    release();
+    await reading;
+    expect((await cache.get("a"))!.id).toBe("a");
+    expect(reads).toBe(1);
   });
 });
 

@@ -1,0 +1,115 @@
+// `npm run signpost -- export > backup.ndjson` and `npm run signpost -- import < backup.ndjson`: every account, client
+// and token introspector of a store, secrets still sealed and versions kept, to and from any store: the data
+// folder's Deno KV file (Node's and Deno's), PostgreSQL, or a Deno KV reached by URL (Deno Deploy's, KV Connect).
+// The store is the one `npm start` would use (SIGNPOST_DATABASE_URL, else SIGNPOST_DATA_DIR), or --store WHERE.
+import { existsSync, readFileSync, statSync } from "node:fs";
+import { dirname, join, resolve } from "node:path";
+import { openKv } from "@deno/kv";
+import postgres from "postgres";
+import { databaseUrl, readSettings, SettingError } from "../config.ts";
+import { createSealer, isSealed, type Sealer } from "../crypto/seal.ts";
+import { denoKvStore } from "../store/kv.ts";
+import type { Resource, ResourceStore } from "../store/store.ts";
+import { exportLines, ImportError, importResources, readExport, sealedStrings } from "../store/transfer.ts";
+import { openPostgres, type PostgresFactory } from "./postgres.ts";
+import { checkSharedKey, type SealingKeyCheck } from "./shared-key.ts";
+
+const TYPES = ["AwsAccount", "Client", "TokenIntrospector"] as const;
+const USAGE = `usage: npm run signpost -- export [--store WHERE] > backup.ndjson
+       npm run signpost -- import [--store WHERE] < backup.ndjson
+WHERE: postgres://... (PostgreSQL), a data folder or its accounts.kv file (Deno KV file), or https://... (a Deno KV
+by URL, with DENO_KV_ACCESS_TOKEN). Default: SIGNPOST_DATABASE_URL, else SIGNPOST_DATA_DIR (./.signpost).`;
+
+interface Opened {
+  stores: Record<string, ResourceStore<Resource>>;
+  /** Where, without a password. */
+  where: string;
+  /** The folder a Deno KV file sits in (its encryption-key file may be there). */
+  folder?: string;
+  keyCheck?: ResourceStore<SealingKeyCheck>;
+  close(): Promise<void>;
+}
+
+async function open(where: string, mustExist: boolean): Promise<Opened> {
+  if (/^postgres(ql)?:\/\//.test(where)) {
+    databaseUrl({ SIGNPOST_DATABASE_URL: where });
+    const db = await openPostgres(postgres as unknown as PostgresFactory, where);
+    return { stores: { AwsAccount: db.accounts, Client: db.clients, TokenIntrospector: db.introspectors } as Opened["stores"], where: db.where, keyCheck: db.store<SealingKeyCheck>("SealingKey"), close: db.close };
+  }
+  const remote = /^https?:\/\//.test(where);
+  const path = remote ? where : existsSync(where) && statSync(where).isDirectory() ? join(where, "accounts.kv") : where;
+  if (!remote && mustExist && !existsSync(path)) throw new SettingError(`there is no database at ${resolve(path)} (set SIGNPOST_DATA_DIR, SIGNPOST_DATABASE_URL or --store)`);
+  const kv = await openKv(path);
+  return {
+    stores: Object.fromEntries(TYPES.map((type) => [type, denoKvStore(kv, type)])),
+    where: remote ? new URL(where).origin : resolve(path),
+    ...(remote ? {} : { folder: dirname(resolve(path)) }),
+    close: async () => kv.close(),
+  };
+}
+
+/** The key to check sealed values with: SIGNPOST_ENCRYPTION_KEY, else the one kept beside a Deno KV file. */
+async function sealerFor(configured: string | undefined, folder: string | undefined): Promise<{ sealer?: Sealer; from: string }> {
+  if (configured) return { sealer: await createSealer(configured), from: "SIGNPOST_ENCRYPTION_KEY" };
+  const file = folder ? join(folder, "encryption-key") : undefined;
+  if (file && existsSync(file)) return { sealer: await createSealer(readFileSync(file, "utf8").trim()), from: file };
+  return { from: "" };
+}
+
+async function main(argv: string[]): Promise<number> {
+  const [command, ...rest] = argv;
+  let where: string | undefined;
+  for (let i = 0; i < rest.length; i++) {
+    if (rest[i] === "--store" && rest[i + 1]) where = rest[++i];
+    else if (rest[i]!.startsWith("--store=")) where = rest[i]!.slice("--store=".length);
+    else throw new SettingError(`unknown argument ${JSON.stringify(rest[i])}\n${USAGE}`);
+  }
+  if (command !== "export" && command !== "import") throw new SettingError(command === undefined || command === "help" || command === "--help" ? USAGE : `unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  const settings = readSettings(process.env);
+  const opened = await open(where ?? settings.databaseUrl ?? settings.dataDir, command === "export");
+  try {
+    if (command === "export") {
+      const lines = await exportLines(opened.stores);
+      await new Promise<void>((done, fail) => process.stdout.write(`${lines.join("\n")}\n`, (error) => (error ? fail(error) : done())));
+      process.stderr.write(`signpost export: ${lines.length - 1} resources from ${opened.where} (${JSON.parse(lines[0]!).counts ? Object.entries(JSON.parse(lines[0]!).counts).map(([t, n]) => `${n} ${t}`).join(", ") : ""}); secrets are still sealed\n`);
+      return 0;
+    }
+    const text = await new Promise<string>((done, fail) => {
+      let input = "";
+      process.stdin.setEncoding("utf8").on("data", (chunk) => (input += chunk)).on("end", () => done(input)).on("error", fail);
+    });
+    const { resources } = readExport(text, TYPES);
+    const { sealer, from } = await sealerFor(settings.encryptionKey, opened.folder);
+    // Every sealed value must open here (with its record's id, as the service opens it), or nothing is written.
+    const check = async ({ type, resource }: { type: string; resource: Resource }) => {
+      for (const sealed of sealedStrings(resource, isSealed)) {
+        if (!sealer) throw new ImportError(`${type}/${resource.id} holds a sealed secret, and there is no SIGNPOST_ENCRYPTION_KEY to check it against: set the key the export was sealed with (nothing was imported)`);
+        await sealer.unseal(sealed, `${type}/${resource.id}`).catch((error: unknown) => {
+          const reason = error instanceof Error ? error.message.replace(/^a stored secret /, "its secret ") : "it does not open";
+          throw new ImportError(`refused: ${type}/${resource.id}: ${reason} (from ${from}); the sealing keys do not match: import with the key the export was sealed with (nothing was imported)`);
+        });
+      }
+    };
+    for (const item of resources) await check(item);
+    // And the replicas on that database seal with that key too (recorded when it is the first).
+    if (sealer && opened.keyCheck) {
+      await checkSharedKey(opened.keyCheck, sealer).catch((error: unknown) => {
+        throw new ImportError(`refused: ${error instanceof Error ? error.message : String(error)} (nothing was imported)`);
+      });
+    }
+    const counts = await importResources(opened.stores, resources);
+    const summary = Object.entries(counts).map(([type, { created, replaced }]) => `${type}: ${created} created, ${replaced} replaced`).join("; ");
+    process.stderr.write(`signpost import: ${resources.length} resources into ${opened.where} (${summary})\n`);
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
+main(process.argv.slice(2)).then(
+  (code) => process.exit(code),
+  (error: unknown) => {
+    process.stderr.write(`signpost ${process.argv[2] ?? ""}: ${error instanceof Error ? error.message : String(error)}\n`);
+    process.exit(error instanceof SettingError || error instanceof ImportError ? 2 : 1);
+  },
+);

@@ -1,0 +1,158 @@
+// PostgreSQL on Node and Deno (SIGNPOST_DATABASE_URL): the `postgres` client opened from the URL, the schema
+// migrated, the three stores and the change feed (LISTEN/NOTIFY) on it. The library is handed in by the entry
+// (Node imports it by name, Deno as npm:), so this file holds no import of it.
+import { rdsAuthToken, rdsRegion } from "../aws/rds.ts";
+import type { Presigner } from "../aws/signer.ts";
+import { requireSharedSecrets, SettingError, type Settings } from "../config.ts";
+import type { CredentialProvider } from "../credentials/provider.ts";
+import { createSealer } from "../crypto/seal.ts";
+import type { AwsAccount } from "../domain/account.ts";
+import type { Client } from "../domain/client.ts";
+import type { TokenIntrospector } from "../domain/introspector.ts";
+import { databaseError, migrate, postgresChanges, postgresStore, type SqlClient, type SqlListen } from "../store/postgres.ts";
+import type { ChangeFeed, ResourceStore } from "../store/store.ts";
+import { checkSharedKey, type SealingKeyCheck } from "./shared-key.ts";
+
+/** The part of the `postgres` package (postgres.js) used here. */
+export interface PostgresJs {
+  unsafe(text: string, params?: unknown[], options?: { prepare?: boolean }): PromiseLike<readonly Record<string, unknown>[]>;
+  begin<R>(work: (tx: Pick<PostgresJs, "unsafe">) => Promise<R>): PromiseLike<R>;
+  /** What it was opened with: `prepare` is false with ?prepare=false in the URL (for a pooler that cannot keep them). */
+  options: { prepare?: boolean };
+  listen(channel: string, onPayload: (payload: string) => void, onListen?: () => void): PromiseLike<unknown>;
+  end(options?: { timeout?: number }): PromiseLike<void>;
+}
+export type PostgresFactory = (url: string, options: Record<string, unknown>) => PostgresJs;
+
+/**
+ * The variables postgres.js reads from the environment for what the URL and the options leave out (libpq's PG*
+ * names, and the OS user name when the URL has none). Deno's `deno task start` grants them (deno-permissions.ts):
+ * a denied one would fail the connection instead of reading as unset.
+ */
+export const POSTGRES_ENV_NAMES = [
+  "PGHOST", "PGPORT", "PGUSERNAME", "PGUSER", "PGDATABASE", "PGPASSWORD", "PGAPPNAME", "PGTARGETSESSIONATTRS",
+  "PGMAX", "PGSSL", "PGSSLNEGOTIATION", "PGIDLE_TIMEOUT", "PGCONNECT_TIMEOUT", "PGMAX_LIFETIME", "PGMAX_PIPELINE",
+  "PGBACKOFF", "PGKEEP_ALIVE", "PGPREPARE", "PGDEBUG", "PGFETCH_TYPES", "PGPUBLICATIONS", "PGTARGET_SESSION_ATTRS",
+  "USERNAME", "USER", "LOGNAME",
+] as const;
+
+/** The URL without its password (or any query), for logs: postgres://user@host:port/database. */
+export function redactedUrl(url: string): string {
+  try {
+    const parsed = new URL(url);
+    return `${parsed.protocol}//${parsed.username ? `${decodeURIComponent(parsed.username)}@` : ""}${parsed.host}${parsed.pathname}`;
+  } catch {
+    return "(a URL that does not parse)";
+  }
+}
+
+/** The options signpost opens PostgreSQL with. */
+export const CLIENT_OPTIONS = {
+  max: 10,
+  /** Seconds to wait for a connection before the request answers 503. */
+  connect_timeout: 5,
+  idle_timeout: 60,
+  /** Seconds between attempts to reconnect (the listener's too): 0.05, 0.1, 0.2 ... at most 1. */
+  backoff: (attempt: number) => Math.min(0.05 * 2 ** attempt, 1),
+  /** "relation already exists, skipping" and the like are no news. */
+  onnotice: () => {},
+  connection: { application_name: "signpost" },
+} as const;
+
+/** postgres.js as the store's SqlClient and listener. */
+export function postgresJsClient(sql: PostgresJs): { client: SqlClient; listen: SqlListen } {
+  // Prepared (named) statements, as postgres.js's tagged queries are: one round trip per query instead of two
+  // (1.8x the point reads per second measured here, bench/postgres.ts). ?prepare=false in the URL turns them off.
+  const prepare = sql.options?.prepare !== false;
+  const query = (runner: Pick<PostgresJs, "unsafe">) => (text: string, params: readonly unknown[] = []) => Promise.resolve(runner.unsafe(text, [...params], { prepare }));
+  return {
+    client: {
+      query: query(sql),
+      transaction: (work) => Promise.resolve(sql.begin((tx) => work(query(tx)))),
+    },
+    listen: (channel, onPayload, onListen) => Promise.resolve(sql.listen(channel, onPayload, onListen)),
+  };
+}
+
+export interface PostgresStores {
+  accounts: ResourceStore<AwsAccount>;
+  clients: ResourceStore<Client>;
+  introspectors: ResourceStore<TokenIntrospector>;
+  /** A store for what is not a resource of the API (the sealing key check). */
+  store<T extends { id: string; meta: { versionId: string; lastUpdated: string } }>(type: string): ResourceStore<T>;
+  changes: ChangeFeed;
+  client: SqlClient;
+  /** Where, without the password. */
+  where: string;
+  close(): Promise<void>;
+}
+
+/** What RDS IAM authentication needs: signpost's signer, the default credentials, the database's region. */
+export interface RdsIam {
+  presigner: Presigner;
+  credentials: CredentialProvider;
+  /** AWS_REGION, else AWS_DEFAULT_REGION; else the region in the RDS endpoint's name. */
+  region?: string | undefined;
+}
+
+/**
+ * The password postgres.js asks for at each new connection: a fresh `rds-db:connect` token (15 minutes), signed with
+ * the default credentials for the URL's host, port and user. The URL's own password, if any, is not used.
+ */
+export function rdsPassword(url: string, iam: RdsIam, now: () => Date = () => new Date()): () => Promise<string> {
+  const parsed = new URL(url);
+  const hostname = parsed.hostname;
+  const region = iam.region || rdsRegion(hostname);
+  if (!region) throw new SettingError("SIGNPOST_DATABASE_AUTH=rds-iam: set AWS_REGION (the database's host does not name one)");
+  if (!parsed.username) throw new SettingError("SIGNPOST_DATABASE_AUTH=rds-iam: SIGNPOST_DATABASE_URL must name the database user (postgres://user@host/database)");
+  const username = decodeURIComponent(parsed.username);
+  const port = Number(parsed.port || 5432);
+  return async () => rdsAuthToken(iam.presigner, { hostname, port, username, region, credentials: await iam.credentials(), date: now() });
+}
+
+/**
+ * Opens the database, creates or migrates the schema (whichever replica comes first; the others wait for it),
+ * then LISTENs. Fails with the reason (never the password) when the database cannot be reached.
+ */
+export async function openPostgres(postgres: PostgresFactory, url: string, iam?: RdsIam): Promise<PostgresStores> {
+  const where = redactedUrl(url);
+  const sql = postgres(url, { ...CLIENT_OPTIONS, ...(iam ? { password: rdsPassword(url, iam) } : {}) });
+  const { client, listen } = postgresJsClient(sql);
+  try {
+    await migrate(client);
+    const changes = await postgresChanges(listen);
+    return {
+      accounts: postgresStore<AwsAccount>(client, "AwsAccount"),
+      clients: postgresStore<Client>(client, "Client"),
+      introspectors: postgresStore<TokenIntrospector>(client, "TokenIntrospector"),
+      store: (type) => postgresStore(client, type),
+      changes,
+      client,
+      where,
+      close: async () => {
+        await sql.end({ timeout: 5 });
+      },
+    };
+  } catch (error) {
+    await Promise.resolve(sql.end({ timeout: 0 })).catch(() => {});
+    throw new Error(`SIGNPOST_DATABASE_URL (${where}): ${databaseError(error).message.replace(/^the database \(PostgreSQL\) is unavailable: /, "")}`);
+  }
+}
+
+/**
+ * Node's and Deno's start with SIGNPOST_DATABASE_URL: the admin token and encryption key from the environment (the
+ * replicas must agree on them), the database opened and migrated, and this replica's key checked against the one
+ * the others seal with. Throws the reason, which the entry prints as its one line.
+ */
+export async function openSharedDatabase(postgres: PostgresFactory, settings: Pick<Settings, "databaseUrl" | "databaseAuth" | "adminToken" | "encryptionKey">, iam?: () => RdsIam) {
+  const { adminToken, encryptionKey } = requireSharedSecrets(settings);
+  const sealer = await createSealer(encryptionKey).catch((error: unknown) => Promise.reject(new Error(error instanceof Error ? error.message : String(error))));
+  const db = await openPostgres(postgres, settings.databaseUrl!, settings.databaseAuth === "rds-iam" && iam ? iam() : undefined);
+  try {
+    await checkSharedKey(db.store<SealingKeyCheck>("SealingKey"), sealer);
+  } catch (error) {
+    await db.close().catch(() => {});
+    throw error;
+  }
+  return { db, sealer, adminToken };
+}

@@ -1,0 +1,48 @@
+// Replicas on one database must seal with one key: what one seals, every other must open. The database keeps a
+// check value sealed with the key the replicas seal with (SealingKey/active); a replica that cannot open it refuses
+// to start, naming the key id, before it writes anything the others could not read.
+import { HttpError } from "../errors.ts";
+import type { Sealer } from "../crypto/seal.ts";
+import type { ResourceStore } from "../store/store.ts";
+
+export interface SealingKeyCheck {
+  resourceType: "SealingKey";
+  id: "active";
+  "key-id": string;
+  /** A fixed, public text sealed with that key: it proves the key, it guards nothing. */
+  sealed: string;
+  meta: { versionId: string; lastUpdated: string };
+}
+
+const TEXT = "signpost sealing key check";
+const CONTEXT = "SealingKey/active";
+
+/**
+ * Checks this replica's SIGNPOST_ENCRYPTION_KEY against the one the database's other replicas use, and records it
+ * when it is the first (atomically: of two first replicas, one records and the other is checked against it) or
+ * newer (a rotation that lists the old key after the new one). Throws the reason otherwise.
+ */
+export async function checkSharedKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, now = Date.now): Promise<"recorded" | "matches" | "rotated"> {
+  const mine = (previous: SealingKeyCheck | null, sealed: string): SealingKeyCheck => ({
+    resourceType: "SealingKey",
+    id: "active",
+    "key-id": sealer.activeKeyId,
+    sealed,
+    meta: { versionId: String(Number(previous?.meta.versionId ?? 0) + 1), lastUpdated: new Date(now()).toISOString() },
+  });
+  const sealed = await sealer.seal(TEXT, CONTEXT);
+  const { previous } = await store.put("active", (stored) => stored ?? mine(null, sealed));
+  if (!previous) return "recorded";
+  const opened = await sealer.unseal(previous.sealed, CONTEXT).then(
+    (text) => (text === TEXT ? "" : "has under that id with other bytes"),
+    (error: unknown) => (error instanceof HttpError && /does not have/.test(error.message) ? "does not have" : "has under that id with other bytes"),
+  );
+  if (opened) {
+    throw new Error(
+      `SIGNPOST_ENCRYPTION_KEY does not match the database's: its other replicas seal with key id "${previous["key-id"]}", which this one ${opened}; every replica needs the same SIGNPOST_ENCRYPTION_KEY (to rotate, list the new key first and the old one after it, on every replica)`,
+    );
+  }
+  if (previous["key-id"] === sealer.activeKeyId) return "matches";
+  await store.put("active", (stored) => (stored?.sealed === previous.sealed ? mine(stored, sealed) : stored ?? mine(null, sealed)));
+  return "rotated";
+}

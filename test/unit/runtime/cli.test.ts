@@ -1,0 +1,133 @@
+// `npm run signpost -- export` / `import`, run as a user runs them (npm's banner on stdout included), between a Deno
+// KV file and PostgreSQL (a throw-away cluster): secrets stay sealed, versions are kept, a key that does not match
+// is refused and nothing is written, a cut or foreign file is refused naming the line.
+import { spawn } from "node:child_process";
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { fileURLToPath } from "node:url";
+import { openKv } from "@deno/kv";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import type { AwsAccount } from "../../../src/domain/account.ts";
+import { denoKvStore } from "../../../src/store/kv.ts";
+import { TEST_ENCRYPTION_KEY, testSealer } from "../../sealer.ts";
+import { startPostgres, type TestPostgres } from "../../postgres.ts";
+
+const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
+const PLAIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const dir = mkdtempSync(join(tmpdir(), "signpost-cli-"));
+let pg: TestPostgres;
+beforeAll(async () => {
+  pg = await startPostgres();
+}, 120_000);
+afterAll(async () => {
+  await pg?.destroy();
+  rmSync(dir, { recursive: true, force: true });
+});
+
+function signpost(args: string[], options: { env?: Record<string, string>; input?: string } = {}) {
+  return new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const child = spawn("npm", ["run", "signpost", "--", ...args], { cwd: ROOT, env: { ...process.env, SIGNPOST_DATABASE_URL: "", SIGNPOST_ENCRYPTION_KEY: "", ...options.env } });
+    let stdout = "";
+    let stderr = "";
+    child.stdout.on("data", (chunk) => (stdout += chunk));
+    child.stderr.on("data", (chunk) => (stderr += chunk));
+    child.stdin.end(options.input ?? "");
+    child.on("exit", (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+const resourceLines = (output: string) => output.split("\n").filter((line) => line.startsWith("{") && !line.includes('"format"'));
+
+async function kvFolder(name: string) {
+  const folder = join(dir, name);
+  mkdirSync(folder, { recursive: true });
+  const kv = await openKv(join(folder, "accounts.kv"));
+  return { folder, kv };
+}
+
+describe("export and import", () => {
+  it("moves every resource from a Deno KV file to PostgreSQL and back, secrets sealed, versions kept", async () => {
+    const { folder, kv } = await kvFolder("source");
+    const accounts = denoKvStore<AwsAccount>(kv, "AwsAccount");
+    const sealed = await testSealer.seal(PLAIN_SECRET, "AwsAccount/keys");
+    await accounts.put("keys", () => ({ resourceType: "AwsAccount", id: "keys", region: "us-east-1", "path-style": false, "use-ssl": true, "access-key-id": "AKIAEXAMPLE", "secret-access-key": sealed, meta: { versionId: "7", lastUpdated: "2026-01-02T03:04:05.000Z" } }));
+    await accounts.put("plain", () => ({ resourceType: "AwsAccount", id: "plain", region: "eu-west-1", "path-style": true, "use-ssl": false, meta: { versionId: "2", lastUpdated: "2026-01-02T03:04:05.000Z" } }));
+    await denoKvStore(kv, "Client").put("app", () => ({ resourceType: "Client", id: "app", policy: { operations: ["download"] }, "secret-hash": "a".repeat(64), meta: { versionId: "3", lastUpdated: "2026-01-02T03:04:05.000Z" } }));
+    kv.close();
+
+    const exported = await signpost(["export"], { env: { SIGNPOST_DATA_DIR: folder } });
+    expect(exported.code, exported.stderr).toBe(0);
+    expect(exported.stdout).not.toContain(PLAIN_SECRET);
+    expect(exported.stderr).toContain("signpost export: 3 resources");
+    const lines = resourceLines(exported.stdout);
+    expect(lines.map((line) => JSON.parse(line).id)).toEqual(["keys", "plain", "app"]);
+    expect(JSON.parse(lines[0]!)["secret-access-key"]).toBe(sealed);
+
+    const database = await pg.database();
+    const imported = await signpost(["import"], { env: { SIGNPOST_DATABASE_URL: database, SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, input: exported.stdout });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain("AwsAccount: 2 created, 0 replaced; Client: 1 created, 0 replaced; TokenIntrospector: 0 created, 0 replaced");
+    expect(imported.stderr).not.toContain(pg.password);
+    expect(await pg.dump(database)).not.toContain(PLAIN_SECRET);
+
+    // Imported again: replaced, not doubled.
+    expect((await signpost(["import", "--store", database], { env: { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, input: exported.stdout })).stderr).toContain("AwsAccount: 0 created, 2 replaced");
+
+    const back = await signpost(["export", `--store=${database}`]);
+    expect(back.code, back.stderr).toBe(0);
+    expect(resourceLines(back.stdout)).toEqual(lines);
+
+    // And into a fresh data folder whose key (kept beside its file) is the same: what npm start there would open.
+    const target = join(dir, "target");
+    mkdirSync(target);
+    writeFileSync(join(target, "encryption-key"), `${TEST_ENCRYPTION_KEY}\n`);
+    const intoFile = await signpost(["import"], { env: { SIGNPOST_DATA_DIR: target }, input: back.stdout });
+    expect(intoFile.code, intoFile.stderr).toBe(0);
+    const reopened = await openKv(join(target, "accounts.kv"));
+    expect((await denoKvStore<AwsAccount>(reopened, "AwsAccount").get("keys"))!.meta.versionId).toBe("7");
+    reopened.close();
+  }, 60_000);
+
+  it("refuses an import whose secrets do not open with the target's key, and writes nothing", async () => {
+    const database = await pg.database();
+    const sealed = await testSealer.seal(PLAIN_SECRET, "AwsAccount/keys");
+    const file = [
+      JSON.stringify({ format: "signpost-export/1", exported: "2026-01-02T03:04:05.000Z", counts: { AwsAccount: 2 } }),
+      JSON.stringify({ resourceType: "AwsAccount", id: "first", region: "us-east-1", "path-style": false, "use-ssl": true, meta: { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" } }),
+      JSON.stringify({ resourceType: "AwsAccount", id: "keys", region: "us-east-1", "path-style": false, "use-ssl": true, "access-key-id": "AKIAEXAMPLE", "secret-access-key": sealed, meta: { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" } }),
+    ].join("\n");
+    const other = `other:${Buffer.alloc(32, 7).toString("base64")}`;
+    const sameIdOtherBytes = `test:${Buffer.alloc(32, 9).toString("base64")}`;
+    for (const [key, says] of [[other, 'key id "test", which SIGNPOST_ENCRYPTION_KEY does not have'], [sameIdOtherBytes, 'does not open with key id "test"'], ["", "there is no SIGNPOST_ENCRYPTION_KEY"]] as const) {
+      const refused = await signpost(["import"], { env: { SIGNPOST_DATABASE_URL: database, SIGNPOST_ENCRYPTION_KEY: key }, input: file });
+      expect(refused.code).toBe(2);
+      expect(refused.stderr).toContain(says);
+      expect(refused.stderr).toContain("nothing was imported");
+      expect(refused.stderr).not.toContain(sealed);
+    }
+    const after = await signpost(["export", "--store", database]);
+    expect(resourceLines(after.stdout)).toEqual([]);
+    // A sealed value moved to another record does not open there either (it is bound to its id).
+    const moved = file.replace('"id":"keys"', '"id":"moved"');
+    expect((await signpost(["import", "--store", database], { env: { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, input: moved })).stderr).toContain("AwsAccount/moved");
+  }, 60_000);
+
+  it("refuses a file that is cut short, not an export, or not JSON, naming the line", async () => {
+    const database = await pg.database();
+    const header = JSON.stringify({ format: "signpost-export/1", exported: "2026-01-02T03:04:05.000Z", counts: { AwsAccount: 2 } });
+    const one = JSON.stringify({ resourceType: "AwsAccount", id: "a", region: "us-east-1", meta: { versionId: "1", lastUpdated: "x" } });
+    for (const [input, says] of [
+      [`${header}\n${one}\n`, "the header counts 2 AwsAccount but 1 follow"],
+      ['{"resourceType":"AwsAccount"}\n', "line 1 is not the header of a signpost export"],
+      [`${header}\n{not json\n`, "line 2 is not JSON"],
+      [`${header}\n${one.replace("AwsAccount", "Patient")}\n`, "line 2: resourceType must be one of AwsAccount, Client, TokenIntrospector"],
+      ["", "the input is empty"],
+    ] as const) {
+      const refused = await signpost(["import", "--store", database], { input });
+      expect(refused.code, refused.stderr).toBe(2);
+      expect(refused.stderr).toContain(says);
+    }
+    expect((await signpost(["export", "--store", join(dir, "nowhere")])).stderr).toContain("there is no database at");
+  }, 60_000);
+});
