@@ -52,9 +52,11 @@ export function urlLifetime(requested: number, credentials: Credentials, signing
   return { expiresIn, expiresAt: new Date((start + expiresIn) * 1000), capped };
 }
 
-// A media type: type/subtype with optional parameters (RFC 9110 tokens, or quoted strings for values).
+// A media type: type/subtype with optional parameters (RFC 9110 tokens, or quoted strings for values). Spaces
+// only around ';', and printable ASCII only in quoted strings: the value becomes a signed header (or, for
+// downloads, the header S3 answers with), where CR or LF would split it and other characters break its signature.
 const TOKEN = "[A-Za-z0-9!#$%&'*+.^_`|~-]+";
-const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?:\\s*;\\s*${TOKEN}=(?:${TOKEN}|"[^"\\\\\\u0000-\\u001f\\u007f]*"))*$`);
+const MEDIA_TYPE = new RegExp(`^${TOKEN}/${TOKEN}(?: *; *${TOKEN}=(?:${TOKEN}|"[\\x20\\x21\\x23-\\x5b\\x5d-\\x7e]*"))*$`);
 
 /** A Content-Type value of at most 255 characters; undefined stays undefined. */
 export function checkContentType(value: unknown, what = "content-type"): string | undefined {

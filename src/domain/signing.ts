@@ -74,7 +74,12 @@ export function createSigning(deps: SigningDeps) {
       }
       return credentials;
     }
-    const actions = Object.entries(ACTIONS).filter(([operation]) => caller.policy.operations.includes(operation as ObjectOperation)).map(([, action]) => action);
+    // An upload or part URL needs s3:PutObject alone. With s3:GetObject too, an unsigned x-amz-copy-source (which
+    // RGW acts on) would copy any object of the client's prefix over the key: of any size and type, and over an
+    // existing object whatever If-None-Match says, around max-size, content-types and no-overwrite.
+    const actions = use === "write"
+      ? [ACTIONS.upload]
+      : Object.entries(ACTIONS).filter(([operation]) => caller.policy.operations.includes(operation as ObjectOperation)).map(([, action]) => action);
     const scope = account["role-arn"] ? sessionPolicy(actions, bucket, grant.prefix) : { reason: "the account has no role-arn to narrow" };
     if (use === "write" && !account["single-tenant"]) {
       const own = await accountCredentials(account);
