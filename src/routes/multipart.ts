@@ -1,20 +1,17 @@
 // POST /aws/storage/<account>/<bucket>/$<op>: multipart uploads. signpost calls S3 for create, list, complete and
 // abort; the parts go straight to S3 through presigned part URLs.
 import { wholeNumber } from "../domain/fields.ts";
+import { checkUploadId, isPartNumber, multipartCalls } from "../domain/multipart.ts";
 import { checkKey } from "../domain/names.ts";
 import { checkContentType } from "../domain/presign.ts";
 import { HttpError } from "../errors.ts";
 import { objectLocation } from "../aws/s3url.ts";
-import { leaf } from "../aws/xml.ts";
 import { type Context, fieldsOf, NO_STORE, respond } from "../http/context.ts";
 import { presignedAnswer, presignedHeaders } from "../http/presigned.ts";
 import type { Services } from "../services.ts";
 import { grantFor, type StorageOperation } from "./storage.ts";
 
-const uploadIdOf = (value: unknown): string => {
-  if (typeof value !== "string" || !/^[\x21-\x7e]{1,1024}$/.test(value)) throw new HttpError(400, "upload-id is required: the one $create-multipart answered");
-  return value;
-};
+const uploadIdOf = (value: unknown): string => checkUploadId(value, "upload-id is required: the one $create-multipart answered");
 
 /** filename and upload-id, checked, and the other fields allowed. */
 const multipartBody = async (c: Context, ...more: string[]) => {
@@ -22,10 +19,8 @@ const multipartBody = async (c: Context, ...more: string[]) => {
   return { body, key: checkKey(body.filename ?? ""), uploadId: uploadIdOf(body["upload-id"]) };
 };
 
-const isPartNumber = (n: unknown) => typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= 10000;
-const escapeXml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
-
 export function multipartOperations(s: Services): Record<string, StorageOperation> {
+  const calls = multipartCalls(s.s3);
   return {
     async "$create-multipart"(c, target) {
       const body = await fieldsOf(c, ["filename", "content-type"]);
@@ -33,9 +28,7 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
       const type = checkContentType(body["content-type"]);
       // A write: its credentials are the ones the part URLs will carry.
       const grant = await grantFor(s, c, "upload", target, key, "write");
-      const xml = await s.s3.call({ account: grant.account, credentials: grant.credentials, bucket: target.bucket, key, what: "CreateMultipartUpload", method: "POST", query: { uploads: "" }, headers: type ? { "content-type": type } : {} });
-      const uploadId = leaf(xml, "UploadId");
-      if (!uploadId) throw new HttpError(502, "S3 CreateMultipartUpload: the answer has no UploadId");
+      const uploadId = await calls.create({ grant, bucket: target.bucket, key }, type ? { "content-type": type } : {});
       s.audit(c, { action: "create-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key });
       return respond(c, { filename: key, "upload-id": uploadId }, 200, presignedHeaders(grant));
     },
@@ -59,7 +52,7 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
       const { key, uploadId } = await multipartBody(c);
       const grant = await grantFor(s, c, "upload", target, key, "call");
       s.audit(c, { action: "list-parts", operation: "upload", account: target.accountId, bucket: target.bucket, key });
-      return respond(c, { filename: key, "upload-id": uploadId, parts: await s.s3.listParts({ account: grant.account, credentials: grant.credentials, bucket: target.bucket, key }, uploadId) }, 200, NO_STORE);
+      return respond(c, { filename: key, "upload-id": uploadId, parts: await calls.list({ grant, bucket: target.bucket, key }, uploadId) }, 200, NO_STORE);
     },
 
     async "$complete-multipart"(c, target) {
@@ -77,22 +70,15 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
         if (new Set(parts.map((part) => part["part-number"])).size !== parts.length) throw new HttpError(400, rule);
       }
       const grant = await grantFor(s, c, "upload", target, key, "call");
-      const where = { account: grant.account, credentials: grant.credentials, bucket: target.bucket, key };
-      parts ??= await s.s3.listParts(where, uploadId);
-      if (parts.length === 0) throw new HttpError(400, "no part has been uploaded");
-      const xml = `<CompleteMultipartUpload>${parts
-        .sort((a, b) => a["part-number"] - b["part-number"])
-        .map((part) => `<Part><PartNumber>${part["part-number"]}</PartNumber><ETag>${escapeXml(part.etag)}</ETag></Part>`)
-        .join("")}</CompleteMultipartUpload>`;
-      const answer = await s.s3.call({ ...where, what: "CompleteMultipartUpload", method: "POST", query: { uploadId }, body: xml, headers: { "content-type": "application/xml" } });
-      s.audit(c, { action: "complete-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key, parts: parts.length });
-      return respond(c, { filename: key, etag: leaf(answer, "ETag") || undefined }, 200, NO_STORE); // RGW 16 sends it empty
+      const completed = await calls.complete({ grant, bucket: target.bucket, key }, uploadId, parts);
+      s.audit(c, { action: "complete-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key, parts: completed.parts });
+      return respond(c, { filename: key, etag: completed.etag }, 200, NO_STORE);
     },
 
     async "$abort-multipart"(c, target) {
       const { key, uploadId } = await multipartBody(c);
       const grant = await grantFor(s, c, "upload", target, key, "call");
-      await s.s3.call({ account: grant.account, credentials: grant.credentials, bucket: target.bucket, key, what: "AbortMultipartUpload", method: "DELETE", query: { uploadId } });
+      await calls.abort({ grant, bucket: target.bucket, key }, uploadId);
       s.audit(c, { action: "abort-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key });
       return respond(c, { filename: key, "upload-id": uploadId, aborted: true }, 200, NO_STORE);
     },

@@ -1,0 +1,64 @@
+// Multipart uploads as the S3 calls signpost makes itself (create, list, complete, abort) under a grant, and the
+// checks of what callers send for them: shared by the $create-multipart family and Companion's routes. The parts
+// themselves go straight to S3 through presigned part URLs.
+import { objectLocation } from "../aws/s3url.ts";
+import type { S3Client, UploadedPart } from "../aws/s3.ts";
+import { leaf } from "../aws/xml.ts";
+import { HttpError } from "../errors.ts";
+import type { Grant } from "./presign.ts";
+
+export const MAX_PART_NUMBER = 10000;
+
+/** An upload id as S3 hands them out: 1 to 1024 printable ASCII characters; else 400 with `rule`. */
+export function checkUploadId(value: unknown, rule: string): string {
+  if (typeof value !== "string" || !/^[\x21-\x7e]{1,1024}$/.test(value)) throw new HttpError(400, rule);
+  return value;
+}
+
+export const isPartNumber = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_PART_NUMBER;
+
+const escapeXml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
+
+/** One upload's object: the grant that signs the calls, its bucket and key. */
+export interface UploadTarget {
+  grant: Grant;
+  bucket: string;
+  key: string;
+}
+
+export function multipartCalls(s3: S3Client) {
+  const where = ({ grant, bucket, key }: UploadTarget) => ({ account: grant.account, credentials: grant.credentials, bucket, key });
+
+  return {
+    /** CreateMultipartUpload with `headers` (content-type, x-amz-meta-*): the new upload's id. */
+    async create(target: UploadTarget, headers: Record<string, string>): Promise<string> {
+      const xml = await s3.call({ ...where(target), what: "CreateMultipartUpload", method: "POST", query: { uploads: "" }, headers });
+      const uploadId = leaf(xml, "UploadId");
+      if (!uploadId) throw new HttpError(502, "S3 CreateMultipartUpload: the answer has no UploadId");
+      return uploadId;
+    },
+
+    /** Every part uploaded so far. */
+    list: (target: UploadTarget, uploadId: string): Promise<UploadedPart[]> => s3.listParts(where(target), uploadId),
+
+    /**
+     * CompleteMultipartUpload with `parts` (in part-number order), or every uploaded part when undefined. The
+     * answer: how many parts, S3's ETag when it gives one (Ceph RGW 16 sends it empty), the object's plain URL.
+     */
+    async complete(target: UploadTarget, uploadId: string, parts?: { "part-number": number; etag: string }[]) {
+      parts ??= await s3.listParts(where(target), uploadId);
+      if (parts.length === 0) throw new HttpError(400, "no part has been uploaded");
+      const xml = `<CompleteMultipartUpload>${[...parts]
+        .sort((a, b) => a["part-number"] - b["part-number"])
+        .map((part) => `<Part><PartNumber>${part["part-number"]}</PartNumber><ETag>${escapeXml(part.etag)}</ETag></Part>`)
+        .join("")}</CompleteMultipartUpload>`;
+      const answer = await s3.call({ ...where(target), what: "CompleteMultipartUpload", method: "POST", query: { uploadId }, body: xml, headers: { "content-type": "application/xml" } });
+      const { protocol, host, path } = objectLocation(target.grant.account, target.bucket, target.key);
+      return { parts: parts.length, etag: leaf(answer, "ETag") || undefined, location: `${protocol}//${host}${path}` };
+    },
+
+    async abort(target: UploadTarget, uploadId: string): Promise<void> {
+      await s3.call({ ...where(target), what: "AbortMultipartUpload", method: "DELETE", query: { uploadId } });
+    },
+  };
+}
