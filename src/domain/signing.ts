@@ -16,10 +16,17 @@ import { openedSecrets, type Sealer } from "../crypto/seal.ts";
 import { sessionPolicy } from "../aws/session-policy.ts";
 import type { Credentials } from "../aws/signer.ts";
 
-/** The S3 actions each object operation needs. */
-const ACTIONS: Record<ObjectOperation, string> = { upload: "s3:PutObject", download: "s3:GetObject", delete: "s3:DeleteObject" };
+/**
+ * The S3 actions each object operation needs. An upload's also list and abort its multipart uploads: a browser
+ * driving one (Uppy through $sign) sends ListParts and AbortMultipartUpload to S3 itself.
+ */
+const ACTIONS: Record<ObjectOperation, string[]> = {
+  upload: ["s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+  download: ["s3:GetObject"],
+  delete: ["s3:DeleteObject"],
+};
 /** What the check of session policies narrows to: uploads under signpost-probe/ (it tries one outside). */
-export const PROBE_POLICY = (bucket: string) => (sessionPolicy([ACTIONS.upload], bucket, "signpost-probe/") as { policy: string }).policy;
+export const PROBE_POLICY = (bucket: string) => (sessionPolicy(ACTIONS.upload, bucket, "signpost-probe/") as { policy: string }).policy;
 
 export interface SigningDeps {
   sealer: Sealer;
@@ -74,7 +81,7 @@ export function createSigning(deps: SigningDeps) {
       }
       return credentials;
     }
-    const actions = Object.entries(ACTIONS).filter(([operation]) => caller.policy.operations.includes(operation as ObjectOperation)).map(([, action]) => action);
+    const actions = Object.entries(ACTIONS).filter(([operation]) => caller.policy.operations.includes(operation as ObjectOperation)).flatMap(([, actions]) => actions);
     const scope = account["role-arn"] ? sessionPolicy(actions, bucket, grant.prefix) : { reason: "the account has no role-arn to narrow" };
     if (use === "write" && !account["single-tenant"]) {
       const own = await accountCredentials(account);
