@@ -2,7 +2,8 @@
 // fixed, never longer than the credentials live), then URLs under it. Also what a URL says beyond its key: the
 // expiration asked for, and the response headers a download asks S3 for.
 import { type ObjectLocation, objectLocation } from "../aws/s3url.ts";
-import type { Credentials, Presigner, PresignRequest } from "../aws/signer.ts";
+import { type FormRequest, postPolicy } from "../aws/post-policy.ts";
+import type { Credentials, HeaderSigner, Presigner, PresignRequest } from "../aws/signer.ts";
 import { HttpError } from "../errors.ts";
 import { invalidFor } from "./fields.ts";
 import type { AccountReader, AwsAccount } from "./account.ts";
@@ -105,7 +106,7 @@ interface GrantRequest {
   use: Use;
 }
 
-export function presigning(deps: { accounts: AccountReader; signing: Signing; presigner: Presigner; now: () => number }) {
+export function presigning(deps: { accounts: AccountReader; signing: Signing; presigner: Presigner & HeaderSigner; now: () => number }) {
   /** Authorizes the caller, finds the account and the credentials that sign, and fixes the signing time and lifetime. */
   async function grant(caller: Caller, request: GrantRequest): Promise<Grant> {
     const allowed = authorizePresign(caller, { operation: request.operation, account: request.accountId, bucket: request.bucket, key: request.key, expiration: request.expiration }, DEFAULT_EXPIRATION);
@@ -133,6 +134,10 @@ export function presigning(deps: { accounts: AccountReader; signing: Signing; pr
     });
   }
 
-  return { grant, url };
+  /** A browser form's URL and fields (a POST policy) under `grant`, which must be a `form` grant. */
+  const form = (grant: Grant, request: Omit<FormRequest, "account" | "credentials" | "date" | "expiresIn">) =>
+    postPolicy(deps.presigner, { ...request, account: grant.account, credentials: grant.credentials, date: grant.date, expiresIn: grant.expiresIn });
+
+  return { grant, url, form };
 }
 

@@ -1,5 +1,4 @@
 // POST /aws/storage/<account>/<bucket>/$post-policy: the fields of a browser form upload (a SigV4 POST policy).
-import { postPolicy } from "../aws/post-policy.ts";
 import { wholeNumber } from "../domain/fields.ts";
 import { checkKey } from "../domain/names.ts";
 import { checkContentType } from "../domain/presign.ts";
@@ -23,9 +22,8 @@ export function postPolicyOperations(s: Services): Record<string, StorageOperati
       const max = wholeNumber(body["max-size"], "", "max-size", 0, MAX_PUT) ?? (min === undefined ? undefined : MAX_PUT);
       if (min !== undefined && max! < min) throw new HttpError(400, "max-size must not be less than min-size");
       const grant = await grantFor(s, c, "upload", target, key, "form");
-      const form = await postPolicy(s.presigner, {
-        account: grant.account, bucket: target.bucket, key, prefix: filename === undefined, ...(contentType ? { contentType } : {}),
-        ...(max !== undefined ? { size: { min: min ?? 0, max } } : {}), credentials: grant.credentials, date: grant.date, expiresIn: grant.expiresIn,
+      const form = await s.presign.form(grant, {
+        bucket: target.bucket, key, prefix: filename === undefined, ...(contentType ? { contentType } : {}), ...(max !== undefined ? { size: { min: min ?? 0, max } } : {}),
       });
       const [answer, headers] = presignedAnswer({ url: form.url, fields: form.fields }, grant);
       s.audit(c, { action: "post-policy", operation: "upload", account: target.accountId, bucket: target.bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": max, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
