@@ -16,6 +16,7 @@ import { introspectorRoutes } from "./routes/introspectors.ts";
 import { multipartOperations } from "./routes/multipart.ts";
 import { objectRoutes } from "./routes/objects.ts";
 import { postPolicyOperations } from "./routes/post-policy.ts";
+import { uppyOperations } from "./routes/uppy.ts";
 import { type AppDeps, services } from "./services.ts";
 
 export type { App } from "./http/context.ts";
@@ -66,7 +67,7 @@ export function createApp(deps: AppDeps): App {
   app.route("/AwsAccount", accountRoutes(s));
   app.route("/Client", clientRoutes(s));
   app.route("/TokenIntrospector", introspectorRoutes(s));
-  app.route("/aws/storage", objectRoutes(s, { ...postPolicyOperations(s), ...multipartOperations(s) }));
+  app.route("/aws/storage", objectRoutes(s, { ...postPolicyOperations(s), ...multipartOperations(s), ...uppyOperations(s) }));
 
   return app;
 }

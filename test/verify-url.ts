@@ -9,7 +9,7 @@ export interface KnownCredentials {
   sessionToken?: string;
 }
 
-export async function expectedSignature(url: string, method: string, credentials: KnownCredentials): Promise<string> {
+export async function expectedSignature(url: string, method: string, credentials: KnownCredentials, headers: Record<string, string> = {}): Promise<string> {
   const parsed = new URL(url);
   const params = Object.fromEntries(parsed.searchParams);
   const [accessKeyId, day, region, service] = (params["X-Amz-Credential"] ?? "").split("/");
@@ -33,7 +33,7 @@ export async function expectedSignature(url: string, method: string, credentials
       hostname: parsed.hostname,
       ...(parsed.port ? { port: Number(parsed.port) } : {}),
       path: parsed.pathname,
-      headers: { host: parsed.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD" },
+      headers: { host: parsed.host, "x-amz-content-sha256": "UNSIGNED-PAYLOAD", ...headers },
       query,
     } as any,
     {
@@ -46,7 +46,7 @@ export async function expectedSignature(url: string, method: string, credentials
   return String((presigned.query as Record<string, string>)["X-Amz-Signature"]);
 }
 
-/** True when `url` carries the signature smithy computes for it with `credentials`. */
-export async function signedBy(url: string, method: string, credentials: KnownCredentials): Promise<boolean> {
-  return new URL(url).searchParams.get("X-Amz-Signature") === (await expectedSignature(url, method, credentials));
+/** True when `url` carries the signature smithy computes for it with `credentials` (and the signed `headers`). */
+export async function signedBy(url: string, method: string, credentials: KnownCredentials, headers: Record<string, string> = {}): Promise<boolean> {
+  return new URL(url).searchParams.get("X-Amz-Signature") === (await expectedSignature(url, method, credentials, headers));
 }

@@ -60,6 +60,12 @@ export interface PresignGrant {
   prefix?: string;
 }
 
+// A token's policy is filled in already, from its claims: a claim that reads "{client}" is a folder name.
+const filledPolicy = (caller: Caller & { admin: false }): Policy => (caller.name ? caller.policy : effectivePolicy(caller.policy, caller.id));
+
+/** The key prefixes the caller is held to, templates filled in; undefined when it may use any key. */
+export const callerPrefixes = (caller: Caller): readonly string[] | undefined => (caller.admin ? undefined : filledPolicy(caller).prefixes);
+
 /** Checks one presign request against the caller's policy (templates filled in). */
 export function authorizePresign(
   caller: Caller,
@@ -69,8 +75,7 @@ export function authorizePresign(
   if (caller.admin) return { expiration: request.expiration ?? fallbackExpiration };
   requireOperation(caller, request.operation);
   requireAccount(caller, request.account);
-  // A token's policy is filled in already, from its claims: a claim that reads "{client}" is a folder name.
-  const policy = caller.name ? caller.policy : effectivePolicy(caller.policy, caller.id);
+  const policy = filledPolicy(caller);
   requireBucket(caller, request.bucket);
   let prefix: string | undefined;
   if (policy.prefixes) {
