@@ -68,7 +68,8 @@ export function companionRoutes(s: Services) {
   const uploadIdOf = (c: Context) => checkUploadId(c.req.param("uploadId"), "the upload id must be the one POST /s3/multipart answered");
   const audit = (c: Context, target: Target, entry: Record<string, string | number | undefined>) => s.audit(c, { ...entry, via: "companion", account: target.accountId, bucket: target.bucket });
 
-  // A simple upload: a form (POST policy) for a new key. Uppy 6 sends only forms through Companion.
+  // A simple upload of a new key: a form (a POST policy, which Uppy 6 requires), or a PUT URL for a client that asks
+  // for JSON only (Uppy 5 and older): Uppy 5 waits for the ETag header of a form's answer, which Ceph RGW does not send.
   app.get("/:account/:bucket/s3/params", async (c) => {
     const target = targetOf(c);
     const query = paramsQuery(c);
@@ -76,8 +77,18 @@ export function companionRoutes(s: Services) {
     const key = freshKey(c.get("caller"), query.filename);
     const contentType = typeOf(query.type);
     const metadata = userMetadata(query.metadata);
+    if (c.req.header("accept")?.trim().toLowerCase() === "application/json") {
+      // Host only, as $sign's: the browser sends the file's type; metadata would need signed headers (see uppy.ts).
+      const grant = await grantFor(s, c, "upload", target, key, "write");
+      const url = await s.presign.url(grant, { method: "PUT", bucket: target.bucket, key });
+      // fields: not sent with a PUT, but where Uppy 5 reads the object's key and bucket from
+      const [answer, headers] = presignedAnswer({ method: "PUT", url, fields: { key, bucket: target.bucket }, headers: {}, expires: grant.expiresIn }, grant);
+      audit(c, target, { action: "presign", operation: "upload", "s3-method": "PUT", key, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
+      return json(answer, 200, headers);
+    }
     const grant = await grantFor(s, c, "upload", target, key, "form");
-    const form = await s.presign.form(grant, { bucket: target.bucket, key, ...(contentType ? { contentType } : {}), fields: metadata });
+    // success_action_status 201: S3 answers with the object's Location, Bucket, Key and ETag (204 has none on RGW).
+    const form = await s.presign.form(grant, { bucket: target.bucket, key, ...(contentType ? { contentType } : {}), fields: { success_action_status: "201", ...metadata } });
     const [answer, headers] = presignedAnswer({ method: "POST", url: form.url, fields: form.fields, headers: {}, expires: grant.expiresIn }, grant);
     audit(c, target, { action: "post-policy", operation: "upload", key, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
     return json(answer, 200, headers);

@@ -38,6 +38,7 @@ describe("GET /s3/params: a form for a new key in the caller's folder", () => {
     expect(fields.key).toMatch(FOLDER_KEY);
     expect(fields.key.endsWith("-Résumé 2024.pdf")).toBe(true);
     expect(fields["Content-Type"]).toBe("application/pdf");
+    expect(fields.success_action_status).toBe("201"); // S3 then answers with the object's Location, Key and ETag
     const encodedName = `=?UTF-8?B?${Buffer.from("Résumé 2024.pdf").toString("base64")}?=`;
     expect(fields).toMatchObject({ "x-amz-meta-name": encodedName, "x-amz-meta-relativepath": "docs/cv", "x-amz-meta-size": "1234" });
     // Every field but the policy and the signature is an exact condition of the policy: S3 refuses any other.
@@ -50,6 +51,23 @@ describe("GET /s3/params: a form for a new key in the caller's folder", () => {
     // never the same key twice
     const again = await call({ method: "GET", path: `${BASE}/params?${query}`, auth: app });
     expect(again.json.fields.key).not.toBe(fields.key);
+  });
+
+  it("answers a PUT URL (host signed) to a client that asks for JSON only, as Uppy 5 does: it waits for an ETag header a form's answer lacks on RGW", async () => {
+    const { call, app, logs } = await setup();
+    const answer = await call({ method: "GET", path: `${BASE}/params?filename=cat.png&type=image/png&metadata[name]=cat.png`, auth: app, headers: { accept: "application/json" } });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json).toEqual({ method: "PUT", url: expect.any(String), fields: { key: expect.stringMatching(FOLDER_KEY), bucket: "my-bucket" }, headers: {}, expires: 86400, "expires-at": "2026-01-03T03:04:05Z" });
+    const url = new URL(answer.json.url);
+    expect(decodeURIComponent(url.pathname)).toBe(`/${answer.json.fields.key}`);
+    expect(answer.json.fields.key.endsWith("-cat.png")).toBe(true);
+    expect(url.searchParams.get("X-Amz-SignedHeaders")).toBe("host");
+    expect(await signedBy(url.href, "PUT", CREDS)).toBe(true);
+    expect(logs.find((entry) => entry.action === "presign")).toMatchObject({ via: "companion", "s3-method": "PUT", who: "Client/app" });
+    // a bad type or metadata is refused all the same
+    expectCompanionError(await call({ method: "GET", path: `${BASE}/params?filename=a&type=text`, auth: app, headers: { accept: "application/json" } }), 400, /type must be a media type/);
+    // any other Accept (Uppy 6 sends none: */*) gets the form
+    expect((await call({ method: "GET", path: `${BASE}/params?filename=a`, auth: app, headers: { accept: "*/*" } })).json.method).toBe("POST");
   });
 
   it("keeps the name one segment ('/' and '\\' as '_'), so no name leaves the folder", async () => {
