@@ -84,9 +84,10 @@ export function contentDisposition(filename: string | undefined, disposition: "a
 /**
  * What a URL is for: `url` to read or delete; `write` for PUT and part URLs (which their holder can send with
  * headers of its own); `form` for a POST policy (whose fields S3 holds to it); `call` for an S3 call signpost makes
- * itself (list, complete, abort: no URL leaves signpost).
+ * itself (list, complete, abort: no URL leaves signpost); `create` for a CreateMultipartUpload URL (a write whose
+ * holder could also set the upload's ACL, see domain/signing.ts).
  */
-export type Use = "url" | "write" | "form" | "call";
+export type Use = "url" | "write" | "create" | "form" | "call";
 
 /** Everything one answer's URLs are signed with. */
 export interface Grant extends UrlLifetime {

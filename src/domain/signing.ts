@@ -43,9 +43,10 @@ export interface UrlRequest {
   grant: PresignGrant;
   /**
    * `url`: GET, HEAD or DELETE; `write`: PUT and part URLs (and the upload they belong to), which their holder can
-   * send with headers of its own; `form`: a POST policy, whose fields S3 must hold to the policy.
+   * send with headers of its own; `create`: a CreateMultipartUpload URL, a write whose headers also set the upload's
+   * ACL; `form`: a POST policy, whose fields S3 must hold to the policy.
    */
-  use: "url" | "write" | "form";
+  use: "url" | "write" | "create" | "form";
 }
 
 export function createSigning(deps: SigningDeps) {
@@ -83,10 +84,13 @@ export function createSigning(deps: SigningDeps) {
     }
     const actions = Object.entries(ACTIONS).filter(([operation]) => caller.policy.operations.includes(operation as ObjectOperation)).flatMap(([, actions]) => actions);
     const scope = account["role-arn"] ? sessionPolicy(actions, bucket, grant.prefix) : { reason: "the account has no role-arn to narrow" };
-    if (use === "write" && !account["single-tenant"]) {
+    if ((use === "write" || use === "create") && !account["single-tenant"]) {
       const own = await accountCredentials(account);
       const facts = await deps.checks.facts(account, own, bucket);
       if (facts.unsignedHeaders !== "refused") {
+        // Ceph RGW 16 does not judge x-amz-acl or x-amz-grant-* on CreateMultipartUpload against a session policy, and
+        // the upload's object takes the ACL they set: no narrowing keeps such a URL from publishing the file.
+        if (use === "create") throw new HttpError(403, createRefusal(account, bucket, facts));
         if (!("policy" in scope)) throw new HttpError(403, unscopedRefusal(account, bucket, facts, scope.reason));
         if (facts.objectLock !== false) throw new HttpError(403, objectLockRefusal(account, bucket, facts));
         // Narrowed credentials are the only guard here: the server must be seen to enforce them.
@@ -113,6 +117,15 @@ function unscopedRefusal(account: AwsAccount, bucket: string, facts: BucketFacts
     `AwsAccount/${account.id}'s credentials could copy any object they can read, or make it public; and they cannot be narrowed ` +
     `to this client (${reason}). Fix: give the account a role-arn (client URLs are then signed with credentials limited to the ` +
     `client's grant), or set single-tenant: true on it if every client may do all that its credentials can (README, Security model)`
+  );
+}
+
+function createRefusal(account: AwsAccount, bucket: string, facts: BucketFacts): string {
+  return (
+    `no CreateMultipartUpload URL for this client: ${serverOf(account, bucket)} ${behaviour(facts)}, and on such a server ` +
+    `(Ceph RGW 16) the URL's holder can add x-amz-acl or x-amz-grant-* to make the upload public, which no session policy ` +
+    `forbids there. Fix: let signpost create the upload (the Companion routes' POST /s3/multipart, or $create-multipart), or ` +
+    `set single-tenant: true on AwsAccount/${account.id} if every client may do all that its credentials can (README, Uppy)`
   );
 }
 

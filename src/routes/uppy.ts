@@ -21,7 +21,7 @@ interface S3Operation {
   method: "PUT" | "POST" | "GET" | "DELETE";
   /** The grant it needs. */
   grant: ObjectOperation;
-  /** `write` for the requests whose holder could add headers that write (see domain/signing.ts), `url` for the rest. */
+  /** `write` (and `create`) for the requests whose holder could add headers that write (see domain/signing.ts), `url` for the rest. */
   use: Use;
   /** The signed query beside the key. */
   query: (uploadId: string, partNumber: number) => Record<string, string> | undefined;
@@ -31,7 +31,7 @@ interface S3Operation {
 
 const OPERATIONS: Record<string, S3Operation> = {
   PutObject: { method: "PUT", grant: "upload", use: "write", query: () => undefined, choosesKey: true },
-  CreateMultipartUpload: { method: "POST", grant: "upload", use: "write", query: () => ({ uploads: "" }), choosesKey: true },
+  CreateMultipartUpload: { method: "POST", grant: "upload", use: "create", query: () => ({ uploads: "" }), choosesKey: true },
   UploadPart: { method: "PUT", grant: "upload", use: "write", query: (uploadId, partNumber) => ({ partNumber: String(partNumber), uploadId }) },
   CompleteMultipartUpload: { method: "POST", grant: "upload", use: "write", query: (uploadId) => ({ uploadId }) },
   ListParts: { method: "GET", grant: "upload", use: "url", query: (uploadId) => ({ uploadId }) },
