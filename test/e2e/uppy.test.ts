@@ -87,8 +87,10 @@ beforeAll(async () => {
   // The README's multi-tenant recipe where the server has a role to narrow (RGW acts on unsigned headers).
   const account = { region: s3.region, host: s3.host, "path-style": true, "use-ssl": s3.endpoint.startsWith("https:"), "access-key-id": s3.accessKeyId, "secret-access-key": s3.secretAccessKey, ...(s3.roleArn ? { "role-arn": s3.roleArn } : { "single-tenant": true }) };
   expect((await admin("PUT", "/AwsAccount/rgw", JSON.stringify(account), "application/json")).status).toBe(201);
+  // And an account whose clients are trusted with its credentials (no narrowing needed, none done).
+  expect((await admin("PUT", "/AwsAccount/trusting", JSON.stringify({ ...account, "role-arn": undefined, "single-tenant": true }), "application/json")).status).toBe(201);
   const client = async (id: string, operations: string[]) => {
-    const created = await admin("PUT", `/Client/${id}`, JSON.stringify({ policy: { operations, accounts: ["rgw"], buckets: [bucket], prefixes: ["apps/{client}/"] } }), "application/json");
+    const created = await admin("PUT", `/Client/${id}`, JSON.stringify({ policy: { operations, accounts: ["rgw", "trusting"], buckets: [bucket], prefixes: ["apps/{client}/"] } }), "application/json");
     expect(created.status, created.text).toBe(201);
     return created.json().secret as string;
   };
@@ -117,7 +119,7 @@ afterAll(async () => {
 describe("Uppy 6 with signRequest through $sign, from another site with a Bearer token", () => {
   it("uploads 300 KB in one PUT and 12 MiB in three parts, stored byte for byte in the client's folder", async () => {
     const started = Date.now();
-    const { outcome, page } = await upload(`${otherSite.origin}/uppy-6.html`, { mode: "sign", signpost: service.url, account: "rgw", bucket, token: clientSecret, files: [SMALL, BIG] });
+    const { outcome, page } = await upload(`${otherSite.origin}/uppy-6.html`, { mode: "sign", signpost: service.url, account: "trusting", bucket, token: clientSecret, files: [SMALL, BIG] });
     await page.close();
     expect(outcome.failed).toEqual([]);
     expect(outcome.errors).toEqual([]);
@@ -126,9 +128,19 @@ describe("Uppy 6 with signRequest through $sign, from another site with a Bearer
     // Uppy's own key, <uuid>-<name>, placed in the client's folder by signpost
     expect(keys[SMALL.name]).toMatch(/^apps\/uppy-app\/[0-9a-f-]{36}-photo 1\.jpg$/);
     const small = await expectStored(keys[SMALL.name]!, SMALL, "apps/uppy-app/");
-    expect(small.headers.get("content-type")).toBe(SMALL.type); // signed into the PUT URL
+    expect(small.headers.get("content-type")).toBe(SMALL.type); // the type the browser sent
     await expectStored(keys[BIG.name]!, BIG, "apps/uppy-app/", 3);
     console.log(`[uppy] Uppy 6 + $sign: ${Date.now() - started} ms`);
+  });
+
+  it.runIf(s3.roleArn)("on a multi-tenant account of RGW: the PUT works under narrowed credentials; the multipart upload fails inside Uppy with signpost's refusal (RGW would let the URL make it public)", async () => {
+    const { outcome, page } = await upload(`${otherSite.origin}/uppy-6.html`, { mode: "sign", signpost: service.url, account: "rgw", bucket, token: clientSecret, files: [SMALL, BIG] });
+    await page.close();
+    expect(outcome.successful.map((file) => file.name)).toEqual([SMALL.name]);
+    await expectStored(outcome.successful[0]!.key, SMALL, "apps/uppy-app/");
+    expect(outcome.failed.map((file) => file.name)).toEqual([BIG.name]);
+    expect(outcome.errors).toHaveLength(1);
+    expect(outcome.errors[0]).toMatch(/^no CreateMultipartUpload URL for this client: .*Companion routes/);
   });
 
   it("fails inside Uppy with signpost's 403 message for a key outside the client's prefix, storing nothing", async () => {
