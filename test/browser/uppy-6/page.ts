@@ -38,7 +38,7 @@ export interface Uppy6Options {
         });
         const body = await answer.json();
         if (!answer.ok) throw new Error(body.issue?.[0]?.diagnostics ?? `signpost answered ${answer.status}`);
-        return body; // { url, key?, headers? }
+        return body; // { url, key? }
       },
     });
   } else {

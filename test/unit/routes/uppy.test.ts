@@ -2,6 +2,7 @@
 // operation Uppy sends becomes the presigned request S3 expects (checked with @smithy/signature-v4), under the grant it
 // maps to; and each way around a client's policy is tried: keys outside its prefixes, dot segments, someone else's
 // upload, headers or types smuggled in, a lifetime over its maximum.
+import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
 import { createTestApp, diagnostics, NOW, SAMPLE_ACCOUNT, SAMPLE_SECRET, storageTestApp } from "../../app.ts";
 import { signedBy } from "../../verify-url.ts";
@@ -212,5 +213,17 @@ describe("CORS for browsers calling $sign and the Companion routes from another 
       expect([401, 403]).toContain(refused.status);
       expect(refused.headers.get("access-control-allow-origin")).toBe("https://app.example");
     }
+  });
+});
+
+describe("the README's adapter", () => {
+  it("is the one the browser test runs (test/browser/uppy-6/page.ts)", () => {
+    const lines = (text: string) => text.split("\n").map((line) => line.trim());
+    const page = lines(readFileSync(new URL("../../browser/uppy-6/page.ts", import.meta.url), "utf8"));
+    const start = page.indexOf("async signRequest(request) {");
+    const adapter = page.slice(start, page.indexOf("},", start) + 1);
+    expect(adapter.length).toBeGreaterThan(8);
+    const readme = lines(readFileSync(new URL("../../../README.md", import.meta.url), "utf8")).join("\n");
+    expect(readme).toContain(adapter.join("\n"));
   });
 });
