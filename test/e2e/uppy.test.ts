@@ -106,7 +106,19 @@ beforeAll(async () => {
   console.log(`[uppy] Chromium, two bundles, signpost and RGW ready in ${Date.now() - started} ms`);
 }, 180_000);
 
+/** Best effort: the test bucket emptied (objects and unfinished uploads) and removed, for S3 servers that outlive the run. */
+async function removeBucket() {
+  const list = async (query: string, tag: string) => [...(await (await rgw.fetch(`${s3.endpoint}/${bucket}?${query}`)).text()).matchAll(new RegExp(`<${tag}>([\\s\\S]*?)</${tag}>`, "g"))].map((m) => m[1]!);
+  const leaf = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1] ?? "";
+  for (const upload of await list("uploads", "Upload")) {
+    await rgw.fetch(`${s3.endpoint}/${bucket}/${encodePath(leaf(upload, "Key"))}?uploadId=${encodeURIComponent(leaf(upload, "UploadId"))}`, { method: "DELETE" });
+  }
+  for (const item of await list("list-type=2", "Contents")) await rgw.fetch(`${s3.endpoint}/${bucket}/${encodePath(leaf(item, "Key"))}`, { method: "DELETE" });
+  await rgw.fetch(`${s3.endpoint}/${bucket}`, { method: "DELETE" });
+}
+
 afterAll(async () => {
+  await removeBucket().catch(() => {});
   await chromium?.close();
   await Promise.all([otherSite?.close(), sameSite?.close(), issuer?.close()]);
   const logs = (service?.stdout() ?? "") + (service?.stderr() ?? "");
