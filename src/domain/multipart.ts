@@ -17,6 +17,32 @@ export function checkUploadId(value: unknown, rule: string): string {
 
 export const isPartNumber = (n: unknown): n is number => typeof n === "number" && Number.isInteger(n) && n >= 1 && n <= MAX_PART_NUMBER;
 
+/** The query of a part URL (UploadPart). */
+export const partQuery = (partNumber: number, uploadId: string) => ({ partNumber: String(partNumber), uploadId });
+
+export interface CompletedPart {
+  "part-number": number;
+  etag: string;
+}
+
+/**
+ * The parts of a complete as a caller lists them: 1 to 10000 objects of exactly a part number and an ETag (under
+ * `names`: `part-number` and `etag` for signpost's API, `PartNumber` and `ETag` for Companion's), the numbers
+ * different; else 400 with `rule`.
+ */
+export function checkParts(value: unknown, names: { number: string; etag: string }, rule: string): CompletedPart[] {
+  if (!Array.isArray(value) || value.length === 0 || value.length > MAX_PART_NUMBER) throw new HttpError(400, rule);
+  const parts = value.map((part: unknown) => {
+    const fields = (typeof part === "object" && part !== null ? part : {}) as Record<string, unknown>;
+    const n = fields[names.number];
+    const etag = fields[names.etag];
+    if (Object.keys(fields).length !== 2 || !isPartNumber(n) || typeof etag !== "string" || !/^[\x20-\x7e]{1,200}$/.test(etag)) throw new HttpError(400, rule);
+    return { "part-number": n, etag };
+  });
+  if (new Set(parts.map((part) => part["part-number"])).size !== parts.length) throw new HttpError(400, rule);
+  return parts;
+}
+
 const escapeXml = (text: string) => text.replace(/[&<>"']/g, (ch) => `&#${ch.charCodeAt(0)};`);
 
 /** One upload's object: the grant that signs the calls, its bucket and key. */
@@ -45,7 +71,7 @@ export function multipartCalls(s3: S3Client) {
      * CompleteMultipartUpload with `parts` (in part-number order), or every uploaded part when undefined. The
      * answer: how many parts, S3's ETag when it gives one (Ceph RGW 16 sends it empty), the object's plain URL.
      */
-    async complete(target: UploadTarget, uploadId: string, parts?: { "part-number": number; etag: string }[]) {
+    async complete(target: UploadTarget, uploadId: string, parts?: CompletedPart[]) {
       parts ??= await s3.listParts(where(target), uploadId);
       if (parts.length === 0) throw new HttpError(400, "no part has been uploaded");
       const xml = `<CompleteMultipartUpload>${[...parts]

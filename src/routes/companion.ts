@@ -4,7 +4,7 @@
 // caller's policy, and the keys signpost chooses go in the caller's folder. Answers and errors in Companion's shapes
 // (errors as {error: {message}}, plus the top-level message Uppy 5 shows), JSON only.
 import { Hono } from "hono/tiny";
-import { checkUploadId, isPartNumber, MAX_PART_NUMBER, multipartCalls } from "../domain/multipart.ts";
+import { checkParts, checkUploadId, isPartNumber, MAX_PART_NUMBER, multipartCalls, partQuery } from "../domain/multipart.ts";
 import { checkBucket, checkId, checkKey } from "../domain/names.ts";
 import { checkContentType } from "../domain/presign.ts";
 import { freshKey, userMetadata } from "../domain/uploads.ts";
@@ -40,19 +40,6 @@ function paramsQuery(c: Context) {
 
 /** The media type Uppy sends (empty when it knows none). */
 const typeOf = (type: unknown) => (type === "" || type === undefined ? undefined : checkContentType(type, "type"));
-
-/** The parts of a complete: [{PartNumber, ETag}], as Companion takes them. */
-function completeParts(parts: unknown): { "part-number": number; etag: string }[] {
-  const rule = `parts must be a list of 1 to ${MAX_PART_NUMBER} {PartNumber, ETag} with different part numbers from 1 to ${MAX_PART_NUMBER}`;
-  if (!Array.isArray(parts) || parts.length === 0 || parts.length > MAX_PART_NUMBER) throw new HttpError(400, rule);
-  const checked = parts.map((part: Record<string, unknown>) => {
-    if (typeof part !== "object" || part === null || Object.keys(part).some((name) => name !== "PartNumber" && name !== "ETag")) throw new HttpError(400, rule);
-    if (!isPartNumber(part.PartNumber) || typeof part.ETag !== "string" || !/^[\x20-\x7e]{1,200}$/.test(part.ETag)) throw new HttpError(400, rule);
-    return { "part-number": part.PartNumber, etag: part.ETag };
-  });
-  if (new Set(checked.map((part) => part["part-number"])).size !== checked.length) throw new HttpError(400, rule);
-  return checked;
-}
 
 export function companionRoutes(s: Services) {
   const app = new Hono<AppEnv>();
@@ -117,7 +104,7 @@ export function companionRoutes(s: Services) {
     const partNumber = /^\d{1,5}$/.test(number) ? Number(number) : NaN;
     if (!isPartNumber(partNumber)) throw new HttpError(400, `the part number must be a whole number from 1 to ${MAX_PART_NUMBER}`);
     const grant = await grantFor(s, c, "upload", target, key, "write");
-    const url = await s.presign.url(grant, { method: "PUT", bucket: target.bucket, key, query: { partNumber: String(partNumber), uploadId } });
+    const url = await s.presign.url(grant, { method: "PUT", bucket: target.bucket, key, query: partQuery(partNumber, uploadId) });
     const [answer, headers] = presignedAnswer({ method: "PUT", url, expires: grant.expiresIn }, grant);
     audit(c, target, { action: "presign-parts", operation: "upload", key, parts: 1, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
     return json(answer, 200, headers);
@@ -137,7 +124,8 @@ export function companionRoutes(s: Services) {
     const target = targetOf(c);
     const key = keyOf(c);
     const uploadId = uploadIdOf(c);
-    const parts = completeParts((await fieldsOf(c, ["parts"])).parts);
+    const rule = `parts must be a list of 1 to ${MAX_PART_NUMBER} {PartNumber, ETag} with different part numbers from 1 to ${MAX_PART_NUMBER}`;
+    const parts = checkParts((await fieldsOf(c, ["parts"])).parts, { number: "PartNumber", etag: "ETag" }, rule);
     const grant = await grantFor(s, c, "upload", target, key, "call");
     const completed = await calls.complete({ grant, bucket: target.bucket, key }, uploadId, parts);
     audit(c, target, { action: "complete-multipart", operation: "upload", key, parts: completed.parts });

@@ -1,7 +1,7 @@
 // POST /aws/storage/<account>/<bucket>/$<op>: multipart uploads. signpost calls S3 for create, list, complete and
 // abort; the parts go straight to S3 through presigned part URLs.
 import { wholeNumber } from "../domain/fields.ts";
-import { checkUploadId, isPartNumber, multipartCalls } from "../domain/multipart.ts";
+import { checkParts, checkUploadId, isPartNumber, multipartCalls, partQuery } from "../domain/multipart.ts";
 import { checkKey } from "../domain/names.ts";
 import { checkContentType } from "../domain/presign.ts";
 import { HttpError } from "../errors.ts";
@@ -42,7 +42,7 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
       const grant = await grantFor(s, c, "upload", target, key, "write");
       const location = objectLocation(grant.account, target.bucket, key);
       const urls = [];
-      for (const n of parts as number[]) urls.push({ "part-number": n, url: await s.presign.url(grant, { method: "PUT", bucket: target.bucket, key, query: { partNumber: String(n), uploadId } }, location) });
+      for (const n of parts as number[]) urls.push({ "part-number": n, url: await s.presign.url(grant, { method: "PUT", bucket: target.bucket, key, query: partQuery(n, uploadId) }, location) });
       const [answer, headers] = presignedAnswer({ filename: key, "upload-id": uploadId, parts: urls }, grant);
       s.audit(c, { action: "presign-parts", operation: "upload", account: target.accountId, bucket: target.bucket, key, parts: parts.length, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
       return respond(c, answer, 200, headers);
@@ -57,18 +57,8 @@ export function multipartOperations(s: Services): Record<string, StorageOperatio
 
     async "$complete-multipart"(c, target) {
       const { body, key, uploadId } = await multipartBody(c, "parts");
-      let parts: { "part-number": number; etag: string }[] | undefined;
-      if (body.parts !== undefined) {
-        const rule = "parts must be a list of 1 to 10000 {part-number, etag} with different part numbers from 1 to 10000 (or absent: every uploaded part)";
-        if (!Array.isArray(body.parts) || body.parts.length === 0 || body.parts.length > 10000) throw new HttpError(400, rule);
-        parts = body.parts.map((part: Record<string, unknown>) => {
-          const n = part?.["part-number"];
-          const etag = part?.etag;
-          if (Object.keys(part ?? 0).length !== 2 || !isPartNumber(n) || typeof etag !== "string" || !/^[\x20-\x7e]{1,200}$/.test(etag)) throw new HttpError(400, rule);
-          return { "part-number": n as number, etag };
-        });
-        if (new Set(parts.map((part) => part["part-number"])).size !== parts.length) throw new HttpError(400, rule);
-      }
+      const rule = "parts must be a list of 1 to 10000 {part-number, etag} with different part numbers from 1 to 10000 (or absent: every uploaded part)";
+      const parts = body.parts === undefined ? undefined : checkParts(body.parts, { number: "part-number", etag: "etag" }, rule);
       const grant = await grantFor(s, c, "upload", target, key, "call");
       const completed = await calls.complete({ grant, bucket: target.bucket, key }, uploadId, parts);
       s.audit(c, { action: "complete-multipart", operation: "upload", account: target.accountId, bucket: target.bucket, key, parts: completed.parts });

@@ -3,7 +3,7 @@
 // the multipart calls with their XML, DeleteObject) to the URL answered here, after the caller's policy judged it:
 // the key within its prefixes, multipart calls as uploads, DeleteObject as a delete.
 import { wholeNumber } from "../domain/fields.ts";
-import { checkUploadId, isPartNumber } from "../domain/multipart.ts";
+import { checkUploadId, isPartNumber, partQuery } from "../domain/multipart.ts";
 import { checkKey } from "../domain/names.ts";
 import type { ObjectOperation } from "../domain/policy.ts";
 import { checkContentType, MAX_EXPIRATION, type Use } from "../domain/presign.ts";
@@ -32,7 +32,7 @@ interface S3Operation {
 const OPERATIONS: Record<string, S3Operation> = {
   PutObject: { method: "PUT", grant: "upload", use: "write", query: () => undefined, choosesKey: true },
   CreateMultipartUpload: { method: "POST", grant: "upload", use: "create", query: () => ({ uploads: "" }), choosesKey: true },
-  UploadPart: { method: "PUT", grant: "upload", use: "write", query: (uploadId, partNumber) => ({ partNumber: String(partNumber), uploadId }) },
+  UploadPart: { method: "PUT", grant: "upload", use: "write", query: (uploadId, partNumber) => partQuery(partNumber, uploadId) },
   CompleteMultipartUpload: { method: "POST", grant: "upload", use: "write", query: (uploadId) => ({ uploadId }) },
   ListParts: { method: "GET", grant: "upload", use: "url", query: (uploadId) => ({ uploadId }) },
   AbortMultipartUpload: { method: "DELETE", grant: "upload", use: "url", query: (uploadId) => ({ uploadId }) },
