@@ -98,6 +98,15 @@ describe("GET /s3/params: a form for a new key in the caller's folder", () => {
     }
   });
 
+  it("takes a client's Basic credentials as Uppy 5's headers send them", async () => {
+    const { call, app } = await setup();
+    const basic = `Basic ${Buffer.from(`app:${app.slice("Bearer ".length)}`).toString("base64")}`;
+    const answer = await call({ method: "GET", path: `${BASE}/params?filename=a.txt`, auth: basic });
+    expect(answer.status, answer.text).toBe(200);
+    expect(answer.json.fields.key).toMatch(FOLDER_KEY);
+    expectCompanionError(await call({ method: "GET", path: `${BASE}/params?filename=a.txt`, auth: `Basic ${Buffer.from("app:wrong").toString("base64")}` }), 401, /invalid credentials/);
+  });
+
   it("answers 401 and 403 in Companion's shape (Uppy: 401 means sign in again), never handing out a form", async () => {
     const { call, createClient } = await setup();
     const anonymous = await call({ method: "GET", path: `${BASE}/params?filename=a`, auth: null });
