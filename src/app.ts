@@ -8,15 +8,17 @@ import { authenticator } from "./auth/index.ts";
 import { jwtBearer } from "./auth/jwt.ts";
 import { HttpError, operationOutcome } from "./errors.ts";
 import { MAX_BODY_BYTES } from "./http/body.ts";
-import { type App, type AppEnv, rawPath, respond } from "./http/context.ts";
+import { type App, type AppEnv, type Context, rawPath, respond } from "./http/context.ts";
 import { requestLog } from "./http/log.ts";
 import { accountRoutes } from "./routes/accounts.ts";
 import { clientRoutes } from "./routes/clients.ts";
+import { COMPANION_PATH, companionError, companionRoutes } from "./routes/companion.ts";
 import { introspectorRoutes } from "./routes/introspectors.ts";
 import { batchOperations } from "./routes/batch.ts";
 import { multipartOperations } from "./routes/multipart.ts";
 import { objectRoutes } from "./routes/objects.ts";
 import { postPolicyOperations } from "./routes/post-policy.ts";
+import { uppyOperations } from "./routes/uppy.ts";
 import { type AppDeps, services } from "./services.ts";
 
 export type { App } from "./http/context.ts";
@@ -45,15 +47,18 @@ export function createApp(deps: AppDeps): App {
       maxAge: 600,
     }));
   }
+  // Errors are OperationOutcomes, but in Companion's shape on its routes (Uppy reads that).
+  const failure = (c: Context, status: number, message: string, headers?: Record<string, string>) =>
+    rawPath(c.req.url).startsWith(`${COMPANION_PATH}/`) ? companionError(status, message, headers) : respond(c, operationOutcome(status, message), status, headers);
   app.onError((error, c) => {
     if (error instanceof HttpError) {
       if (error.status === 401 || error.status === 403) c.set("refusal", error.message.slice(0, 300));
-      return respond(c, operationOutcome(error.status, error.message), error.status, error.headers);
+      return failure(c, error.status, error.message, error.headers);
     }
     s.log({ level: "error", message: "unexpected error", error: String(error).slice(0, 300), path: rawPath(c.req.url) });
-    return respond(c, operationOutcome(500, "internal error"), 500);
+    return failure(c, 500, "internal error");
   });
-  app.notFound((c) => respond(c, operationOutcome(404, `no route for ${c.req.method} ${rawPath(c.req.url)}`), 404));
+  app.notFound((c) => failure(c, 404, `no route for ${c.req.method} ${rawPath(c.req.url)}`));
 
   app.get("/health", (c) => respond(c, { status: "ok" }));
   app.use(async (c, next) => {
@@ -67,7 +72,8 @@ export function createApp(deps: AppDeps): App {
   app.route("/AwsAccount", accountRoutes(s));
   app.route("/Client", clientRoutes(s));
   app.route("/TokenIntrospector", introspectorRoutes(s));
-  app.route("/aws/storage", objectRoutes(s, { ...postPolicyOperations(s), ...multipartOperations(s), ...batchOperations(s) }));
+  app.route("/aws/storage", objectRoutes(s, { ...postPolicyOperations(s), ...multipartOperations(s), ...batchOperations(s), ...uppyOperations(s) }));
+  app.route(COMPANION_PATH, companionRoutes(s));
 
   return app;
 }

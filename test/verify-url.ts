@@ -47,7 +47,7 @@ export async function expectedSignature(url: string, method: string, credentials
   return String((presigned.query as Record<string, string>)["X-Amz-Signature"]);
 }
 
-/** True when `url` carries the signature smithy computes for it with `credentials`. */
-export async function signedBy(url: string, method: string, credentials: KnownCredentials, headers?: Record<string, string>): Promise<boolean> {
+/** True when `url` carries the signature smithy computes for it with `credentials` (and the signed `headers`). */
+export async function signedBy(url: string, method: string, credentials: KnownCredentials, headers: Record<string, string> = {}): Promise<boolean> {
   return new URL(url).searchParams.get("X-Amz-Signature") === (await expectedSignature(url, method, credentials, headers));
 }

@@ -13,6 +13,8 @@ export interface FormRequest {
   contentType?: string;
   /** content-length-range, in bytes. */
   size?: { min: number; max: number };
+  /** More fields the form must carry exactly as given (x-amz-meta-*). */
+  fields?: Record<string, string>;
   credentials: Credentials;
   date: Date;
   expiresIn: number;
@@ -26,6 +28,7 @@ export async function postPolicy(signer: HeaderSigner, request: FormRequest): Pr
   const fields: Record<string, string> = {
     bucket,
     ...(request.contentType ? { "Content-Type": request.contentType } : {}),
+    ...request.fields,
     "X-Amz-Algorithm": "AWS4-HMAC-SHA256",
     "X-Amz-Credential": `${credentials.accessKeyId}/${time.slice(0, 8)}/${account.region}/s3/aws4_request`,
     "X-Amz-Date": time,

@@ -3,7 +3,7 @@
 import { HttpError } from "../errors.ts";
 import type { Caller } from "./policy.ts";
 import { checkContentType, contentDisposition } from "./presign.ts";
-import { parsePins, pinnedHeaders, requireDownloadType, requireSize, requireUploadType } from "./upload.ts";
+import { parsePins, pinnedHeaders, requireDownloadType, requireSize, requireUploadType } from "./upload-limits.ts";
 
 export interface ObjectRequest {
   /** Signed query parameters (a download's response-content-*). */

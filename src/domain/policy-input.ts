@@ -4,7 +4,7 @@
 import { invalidFor, objectFields, wholeNumber } from "./fields.ts";
 import type { Operation, Policy } from "./policy.ts";
 import { MAX_EXPIRATION } from "./presign.ts";
-import { CONTENT_TYPE_PATTERN, MAX_PUT } from "./upload.ts";
+import { CONTENT_TYPE_PATTERN, MAX_PUT } from "./upload-limits.ts";
 
 export interface PolicyRules {
   /** The resource type, for messages: "Client", "TokenIntrospector". */

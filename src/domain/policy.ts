@@ -1,7 +1,7 @@
 // Who may do what: the Caller (the admin, or a client with its policy), the checks of a request against a policy,
 // and the "within" rule by which a manager hands out no more than it holds. Deny by default.
 import { HttpError } from "../errors.ts";
-import { typesWithin } from "./upload.ts";
+import { typesWithin } from "./upload-limits.ts";
 
 export const OPERATIONS = [
   "upload", "download", "delete", "manage-accounts", "manage-clients", "manage-introspectors", "use-default-credentials", "assume-role",
@@ -20,7 +20,7 @@ export interface Policy {
   prefixes?: string[];
   /** The longest URL lifetime this client may ask for, in seconds. */
   "max-expiration"?: number;
-  /** The most bytes one upload may store: every upload URL declares its size, signed (upload.ts). */
+  /** The most bytes one upload may store: every upload URL declares its size, signed (upload-limits.ts). */
   "max-size"?: number;
   /** The content types uploads must pin one of (`image/*` for any image), and downloads may be served as. */
   "content-types"?: string[];
@@ -65,6 +65,12 @@ export interface PresignGrant {
   prefix?: string;
 }
 
+// A token's policy is filled in already, from its claims: a claim that reads "{client}" is a folder name.
+const filledPolicy = (caller: Caller & { admin: false }): Policy => (caller.name ? caller.policy : effectivePolicy(caller.policy, caller.id));
+
+/** The key prefixes the caller is held to, templates filled in; undefined when it may use any key. */
+export const callerPrefixes = (caller: Caller): readonly string[] | undefined => (caller.admin ? undefined : filledPolicy(caller).prefixes);
+
 /** Checks one presign request against the caller's policy (templates filled in). */
 export function authorizePresign(
   caller: Caller,
@@ -74,8 +80,7 @@ export function authorizePresign(
   if (caller.admin) return { expiration: request.expiration ?? fallbackExpiration };
   requireOperation(caller, request.operation);
   requireAccount(caller, request.account);
-  // A token's policy is filled in already, from its claims: a claim that reads "{client}" is a folder name.
-  const policy = caller.name ? caller.policy : effectivePolicy(caller.policy, caller.id);
+  const policy = filledPolicy(caller);
   requireBucket(caller, request.bucket);
   let prefix: string | undefined;
   if (policy.prefixes) {

@@ -2,7 +2,8 @@
 // fixed, never longer than the credentials live), then URLs under it. Also what a URL says beyond its key: the
 // expiration asked for, and the response headers a download asks S3 for.
 import { type ObjectLocation, objectLocation } from "../aws/s3url.ts";
-import type { Credentials, Presigner, PresignRequest } from "../aws/signer.ts";
+import { type FormRequest, postPolicy } from "../aws/post-policy.ts";
+import type { Credentials, HeaderSigner, Presigner, PresignRequest } from "../aws/signer.ts";
 import { HttpError } from "../errors.ts";
 import { invalidFor } from "./fields.ts";
 import type { AccountReader, AwsAccount } from "./account.ts";
@@ -85,9 +86,10 @@ export function contentDisposition(filename: string | undefined, disposition: "a
 /**
  * What a URL is for: `url` to read or delete; `write` for PUT and part URLs (which their holder can send with
  * headers of its own); `form` for a POST policy (whose fields S3 holds to it); `call` for an S3 call signpost makes
- * itself (list, complete, abort: no URL leaves signpost).
+ * itself (list, complete, abort: no URL leaves signpost); `create` for a CreateMultipartUpload URL (a write whose
+ * holder could also set the upload's ACL, see domain/signing.ts).
  */
-export type Use = "url" | "write" | "form" | "call";
+export type Use = "url" | "write" | "create" | "form" | "call";
 
 /** Everything one answer's URLs are signed with. */
 export interface Grant extends UrlLifetime {
@@ -107,7 +109,7 @@ interface GrantRequest {
   use: Use;
 }
 
-export function presigning(deps: { accounts: AccountReader; signing: Signing; presigner: Presigner; now: () => number }) {
+export function presigning(deps: { accounts: AccountReader; signing: Signing; presigner: Presigner & HeaderSigner; now: () => number }) {
   /**
    * Grants for many keys of one bucket at one signing time (a batch): each key authorized on its own, the account
    * found once, and the credentials chosen once per use and prefix (scoped credentials differ by prefix).
@@ -153,6 +155,10 @@ export function presigning(deps: { accounts: AccountReader; signing: Signing; pr
     });
   }
 
-  return { grant, grants, url };
+  /** A browser form's URL and fields (a POST policy) under `grant`, which must be a `form` grant. */
+  const form = (grant: Grant, request: Omit<FormRequest, "account" | "credentials" | "date" | "expiresIn">) =>
+    postPolicy(deps.presigner, { ...request, account: grant.account, credentials: grant.credentials, date: grant.date, expiresIn: grant.expiresIn });
+
+  return { grant, grants, url, form };
 }
 

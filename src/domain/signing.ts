@@ -16,10 +16,17 @@ import { openedSecrets, type Sealer } from "../crypto/seal.ts";
 import { sessionPolicy } from "../aws/session-policy.ts";
 import type { Credentials } from "../aws/signer.ts";
 
-/** The S3 actions each object operation needs. */
-const ACTIONS: Record<ObjectOperation, string> = { upload: "s3:PutObject", download: "s3:GetObject", delete: "s3:DeleteObject" };
+/**
+ * The S3 actions each object operation needs. An upload's also list and abort its multipart uploads: a browser
+ * driving one (Uppy through $sign) sends ListParts and AbortMultipartUpload to S3 itself.
+ */
+const ACTIONS: Record<ObjectOperation, string[]> = {
+  upload: ["s3:PutObject", "s3:ListMultipartUploadParts", "s3:AbortMultipartUpload"],
+  download: ["s3:GetObject"],
+  delete: ["s3:DeleteObject"],
+};
 /** What the check of session policies narrows to: uploads under signpost-probe/ (it tries one outside). */
-export const PROBE_POLICY = (bucket: string) => (sessionPolicy([ACTIONS.upload], bucket, "signpost-probe/") as { policy: string }).policy;
+export const PROBE_POLICY = (bucket: string) => (sessionPolicy(ACTIONS.upload, bucket, "signpost-probe/") as { policy: string }).policy;
 
 export interface SigningDeps {
   sealer: Sealer;
@@ -36,9 +43,10 @@ export interface UrlRequest {
   grant: PresignGrant;
   /**
    * `url`: GET, HEAD or DELETE; `write`: PUT and part URLs (and the upload they belong to), which their holder can
-   * send with headers of its own; `form`: a POST policy, whose fields S3 must hold to the policy.
+   * send with headers of its own; `create`: a CreateMultipartUpload URL, a write whose headers also set the upload's
+   * ACL; `form`: a POST policy, whose fields S3 must hold to the policy.
    */
-  use: "url" | "write" | "form";
+  use: "url" | "write" | "create" | "form";
 }
 
 export function createSigning(deps: SigningDeps) {
@@ -74,17 +82,21 @@ export function createSigning(deps: SigningDeps) {
       }
       return credentials;
     }
-    // An upload or part URL needs s3:PutObject alone. With s3:GetObject too, an unsigned x-amz-copy-source (which
-    // RGW acts on) would copy any object of the client's prefix over the key: of any size and type, and over an
-    // existing object whatever If-None-Match says, around max-size, content-types and no-overwrite.
-    const actions = use === "write"
-      ? [ACTIONS.upload]
-      : Object.entries(ACTIONS).filter(([operation]) => caller.policy.operations.includes(operation as ObjectOperation)).map(([, action]) => action);
+    // An upload, part or create URL gets the upload actions alone. With s3:GetObject too, an unsigned
+    // x-amz-copy-source (which RGW acts on) would copy any object of the client's prefix over the key: of any size
+    // and type, and over an existing object whatever If-None-Match says, around max-size, content-types and
+    // no-overwrite.
+    const actions = use === "write" || use === "create"
+      ? ACTIONS.upload
+      : Object.entries(ACTIONS).filter(([operation]) => caller.policy.operations.includes(operation as ObjectOperation)).flatMap(([, actions]) => actions);
     const scope = account["role-arn"] ? sessionPolicy(actions, bucket, grant.prefix) : { reason: "the account has no role-arn to narrow" };
-    if (use === "write" && !account["single-tenant"]) {
+    if ((use === "write" || use === "create") && !account["single-tenant"]) {
       const own = await accountCredentials(account);
       const facts = await deps.checks.facts(account, own, bucket);
       if (facts.unsignedHeaders !== "refused") {
+        // Ceph RGW 16 does not judge x-amz-acl or x-amz-grant-* on CreateMultipartUpload against a session policy, and
+        // the upload's object takes the ACL they set: no narrowing keeps such a URL from publishing the file.
+        if (use === "create") throw new HttpError(403, createRefusal(account, bucket, facts));
         if (!("policy" in scope)) throw new HttpError(403, unscopedRefusal(account, bucket, facts, scope.reason));
         if (facts.objectLock !== false) throw new HttpError(403, objectLockRefusal(account, bucket, facts));
         // Narrowed credentials are the only guard here: the server must be seen to enforce them.
@@ -111,6 +123,15 @@ function unscopedRefusal(account: AwsAccount, bucket: string, facts: BucketFacts
     `AwsAccount/${account.id}'s credentials could copy any object they can read, or make it public; and they cannot be narrowed ` +
     `to this client (${reason}). Fix: give the account a role-arn (client URLs are then signed with credentials limited to the ` +
     `client's grant), or set single-tenant: true on it if every client may do all that its credentials can (README, Security model)`
+  );
+}
+
+function createRefusal(account: AwsAccount, bucket: string, facts: BucketFacts): string {
+  return (
+    `no CreateMultipartUpload URL for this client: ${serverOf(account, bucket)} ${behaviour(facts)}, and on such a server ` +
+    `(Ceph RGW 16) the URL's holder can add x-amz-acl or x-amz-grant-* to make the upload public, which no session policy ` +
+    `forbids there. Fix: let signpost create the upload (the Companion routes' POST /s3/multipart, or $create-multipart), or ` +
+    `set single-tenant: true on AwsAccount/${account.id} if every client may do all that its credentials can (README, Uppy)`
   );
 }
 

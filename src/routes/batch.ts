@@ -5,7 +5,7 @@ import { checkKey } from "../domain/names.ts";
 import { downloadRequest, type ObjectRequest, uploadRequest } from "../domain/object-request.ts";
 import { objectFields } from "../domain/fields.ts";
 import type { Grant } from "../domain/presign.ts";
-import { PIN_FIELDS } from "../domain/upload.ts";
+import { PIN_FIELDS } from "../domain/upload-limits.ts";
 import { HttpError } from "../errors.ts";
 import { type Context, fieldsOf, queryValues, respond } from "../http/context.ts";
 import { presignedAnswer } from "../http/presigned.ts";

@@ -3,7 +3,7 @@
 import { Hono } from "hono/tiny";
 import { checkKey } from "../domain/names.ts";
 import { downloadRequest, type ObjectRequest, uploadRequest } from "../domain/object-request.ts";
-import { PIN_FIELDS } from "../domain/upload.ts";
+import { PIN_FIELDS } from "../domain/upload-limits.ts";
 import { HttpError } from "../errors.ts";
 import { type AppEnv, type Context, fieldsOf, notAllowed, onlyQuery, param, respond } from "../http/context.ts";
 import { presignedAnswer } from "../http/presigned.ts";

@@ -1,9 +1,8 @@
 // POST /aws/storage/<account>/<bucket>/$post-policy: the fields of a browser form upload (a SigV4 POST policy).
-import { postPolicy } from "../aws/post-policy.ts";
 import { wholeNumber } from "../domain/fields.ts";
 import { checkKey } from "../domain/names.ts";
 import { checkContentType } from "../domain/presign.ts";
-import { MAX_PUT, maxSizeOf, requireUploadType } from "../domain/upload.ts";
+import { MAX_PUT, maxSizeOf, requireUploadType } from "../domain/upload-limits.ts";
 import { HttpError } from "../errors.ts";
 import { fieldsOf, respond } from "../http/context.ts";
 import { presignedAnswer } from "../http/presigned.ts";
@@ -37,9 +36,8 @@ export function postPolicyOperations(s: Services): Record<string, StorageOperati
       if (limit !== undefined && asked !== undefined && asked > limit) throw new HttpError(403, `this client may not upload more than ${limit} bytes (max-size ${asked})`);
       if (limit !== undefined && min !== undefined && min > limit) throw new HttpError(403, `this client may not upload more than ${limit} bytes (min-size ${min})`);
       const max = asked ?? (limit !== undefined ? Math.min(limit, MAX_PUT) : min === undefined ? undefined : MAX_PUT);
-      const form = await postPolicy(s.presigner, {
-        account: grant.account, bucket: target.bucket, key, prefix: filename === undefined, ...(contentType ? { contentType } : {}),
-        ...(max !== undefined ? { size: { min: min ?? 0, max } } : {}), credentials: grant.credentials, date: grant.date, expiresIn: grant.expiresIn,
+      const form = await s.presign.form(grant, {
+        bucket: target.bucket, key, prefix: filename === undefined, ...(contentType ? { contentType } : {}), ...(max !== undefined ? { size: { min: min ?? 0, max } } : {}),
       });
       const [answer, headers] = presignedAnswer({ url: form.url, fields: form.fields }, grant);
       s.audit(c, { action: "post-policy", operation: "upload", account: target.accountId, bucket: target.bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": max, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });

@@ -16,9 +16,9 @@ export interface Target {
 /** `/aws/storage/<account>/<bucket>/<key...>` of the request, checked and decoded. */
 export const storageTarget = (c: Context) => storagePath(rawPath(c.req.url).slice(STORAGE_PREFIX.length));
 
-/** The grant for `operation` on `key`, with the expiration the query asks for. */
-export const grantFor = (s: Services, c: Context, operation: ObjectOperation, target: Target, key: string, use: Use): Promise<Grant> =>
-  s.presign.grant(c.get("caller"), { operation, accountId: target.accountId, bucket: target.bucket, key, expiration: parseExpiration(queryValues(c, "expiration")), use });
+/** The grant for `operation` on `key`, with the expiration the query asks for (unless the body gave one). */
+export const grantFor = (s: Services, c: Context, operation: ObjectOperation, target: Target, key: string, use: Use, expiration = parseExpiration(queryValues(c, "expiration"))): Promise<Grant> =>
+  s.presign.grant(c.get("caller"), { operation, accountId: target.accountId, bucket: target.bucket, key, expiration, use });
 
 /** A POST /aws/storage/<account>/<bucket>/$<name> operation (forms, multipart). */
 export type StorageOperation = (c: Context, target: Target) => Promise<Response>;

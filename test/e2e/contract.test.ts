@@ -906,6 +906,103 @@ describe("batches (issue 18)", () => {
   });
 });
 
+describe("Uppy's $sign and Companion's routes (issue 15)", () => {
+  const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
+    const response = await fetch(`${service.url}${path}`, {
+      method,
+      headers: { authorization: `Bearer ${token}`, ...(body !== undefined ? { "content-type": "application/json" } : {}), ...headers },
+      ...(body !== undefined ? { body: JSON.stringify(body) } : {}),
+    });
+    const text = await response.text();
+    answers.push({ text });
+    return { status: response.status, text, json: text ? JSON.parse(text) : undefined };
+  };
+  const sign = async (request: Record<string, unknown>) => {
+    const answer = await call("POST", `/aws/storage/rgw/${s3.bucket}/$sign`, request);
+    expect(answer.status, answer.text).toBe(200);
+    return answer.json as { url: string; key?: string };
+  };
+  const companion = `/companion/rgw/${s3.bucket}/s3`;
+  const xmlLeaf = (xml: string, name: string) => new RegExp(`<${name}>([^<]*)</${name}>`).exec(xml)?.[1];
+  const read = async (key: string) => fetch(await urlFor("GET", key));
+
+  it("$sign: PutObject, the multipart calls (XML straight to S3) and DeleteObject work with the URLs it answers", async () => {
+    const key = `${run}/uppy/sign/photo.jpg`;
+    const put = await sign({ method: "PUT", key, contentType: "image/jpeg" });
+    expect(put.key).toBe(key);
+    expect((await fetch(put.url, { method: "PUT", headers: { "content-type": "image/jpeg" }, body: "jpeg bytes" })).status).toBe(200);
+    const stored = await read(key);
+    expect(stored.headers.get("content-type")).toBe("image/jpeg");
+    expect(await stored.text()).toBe("jpeg bytes");
+
+    const big = `${run}/uppy/sign/big.bin`;
+    const created = await fetch((await sign({ method: "POST", key: big })).url, { method: "POST", headers: { "content-type": "application/x-test" } });
+    const createdXml = await created.text();
+    expect(created.status, createdXml).toBe(200);
+    const uploadId = xmlLeaf(createdXml, "UploadId")!;
+    const part = await fetch((await sign({ method: "PUT", key: big, uploadId, partNumber: 1 })).url, { method: "PUT", body: "the only part" });
+    expect(part.status).toBe(200);
+    const listed = await fetch((await sign({ method: "GET", key: big, uploadId })).url);
+    expect(xmlLeaf(await listed.text(), "PartNumber")).toBe("1");
+    const completeXml = `<CompleteMultipartUpload><Part><PartNumber>1</PartNumber><ETag>${part.headers.get("etag")}</ETag></Part></CompleteMultipartUpload>`;
+    const completed = await fetch((await sign({ method: "POST", key: big, uploadId })).url, { method: "POST", headers: { "content-type": "application/xml" }, body: completeXml });
+    expect(completed.status, await completed.text()).toBe(200);
+    expect(await (await read(big)).text()).toBe("the only part");
+
+    const abandoned = `${run}/uppy/sign/abandoned.bin`;
+    const second = xmlLeaf(await (await fetch((await sign({ method: "POST", key: abandoned })).url, { method: "POST" })).text(), "UploadId")!;
+    expect((await fetch((await sign({ method: "DELETE", key: abandoned, uploadId: second })).url, { method: "DELETE" })).status).toBe(204);
+    expect((await fetch((await sign({ method: "GET", key: abandoned, uploadId: second })).url)).status).toBe(404);
+
+    expect((await fetch((await sign({ method: "DELETE", key })).url, { method: "DELETE" })).status).toBe(204);
+    expect((await read(key)).status).toBe(404);
+  });
+
+  it("Companion: a form or (for JSON-only clients) a PUT URL per file, and a multipart upload, each under a fresh key", async () => {
+    const params = await call("GET", `${companion}/params?filename=${encodeURIComponent("notes 1.txt")}&type=text/plain&metadata[name]=notes`);
+    expect(params.status, params.text).toBe(200);
+    const form = new FormData();
+    for (const [name, value] of Object.entries(params.json.fields as Record<string, string>)) form.append(name, value);
+    form.append("file", new Blob(["form bytes"]), "notes 1.txt");
+    const posted = await fetch(params.json.url, { method: "POST", body: form });
+    expect(posted.status, await posted.text()).toBe(201);
+    const stored = await read(params.json.fields.key);
+    expect(stored.headers.get("x-amz-meta-name")).toBe("notes");
+    expect(await stored.text()).toBe("form bytes");
+
+    const put = await call("GET", `${companion}/params?filename=b.txt`, undefined, { accept: "application/json" });
+    expect(put.json.method).toBe("PUT");
+    expect((await fetch(put.json.url, { method: "PUT", body: "put bytes" })).status).toBe(200);
+    expect(await (await read(put.json.fields.key)).text()).toBe("put bytes");
+
+    const created = await call("POST", `${companion}/multipart`, { filename: "big.bin", type: "application/x-test", metadata: { name: "big.bin" } });
+    expect(created.status, created.text).toBe(200);
+    const { key, uploadId } = created.json;
+    const query = `?key=${encodeURIComponent(key)}`;
+    const signed = await call("GET", `${companion}/multipart/${encodeURIComponent(uploadId)}/1${query}`);
+    const part = await fetch(signed.json.url, { method: "PUT", body: "one part" });
+    expect(part.status).toBe(200);
+    const listed = await call("GET", `${companion}/multipart/${encodeURIComponent(uploadId)}${query}`);
+    expect(listed.json).toEqual([{ PartNumber: 1, ETag: part.headers.get("etag"), Size: 8 }]);
+    const completed = await call("POST", `${companion}/multipart/${encodeURIComponent(uploadId)}/complete${query}`, { parts: [{ PartNumber: 1, ETag: part.headers.get("etag") }] });
+    expect(completed.status, completed.text).toBe(200);
+    expect(completed.json).toEqual({ location: expect.stringContaining(s3.bucket), key, bucket: s3.bucket });
+    const big = await read(key);
+    expect(big.headers.get("content-type")).toBe("application/x-test");
+    expect(await big.text()).toBe("one part");
+
+    const abandoned = await call("POST", `${companion}/multipart`, { filename: "abandoned.bin", type: "" });
+    const where = `${companion}/multipart/${encodeURIComponent(abandoned.json.uploadId)}?key=${encodeURIComponent(abandoned.json.key)}`;
+    expect((await call("DELETE", where)).json).toEqual({});
+    const gone = await call("GET", where);
+    expect(gone.status).toBe(404);
+    expect(gone.json.error.message).toMatch(/NoSuchUpload|NoSuchKey/);
+    const bad = await call("POST", `${companion}/multipart`, {});
+    expect(bad.status).toBe(400);
+    expect(bad.json).toEqual({ error: { message: 'the "filename" field is required' }, message: 'the "filename" field is required' });
+  });
+});
+
 describe("logs", () => {
   it("hold no token, secret or signature", async () => {
     const logs = service.stdout() + service.stderr();

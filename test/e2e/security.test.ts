@@ -49,6 +49,7 @@ describe.skipIf(!s3.roleArn)("a client's policy holds at S3 (issue 11)", () => {
     let service: RunningService;
     let admin: ReturnType<typeof apiClient>;
     let alice: ReturnType<typeof apiClient>;
+    let aliceSecret: string;
     let issuer: TokenIssuer;
     const [dataDir, removeDataDir] = tempDataDir(`security-${runtime}`);
     const home = `users/alice/${runtime}-${suffix}`;
@@ -65,7 +66,8 @@ describe.skipIf(!s3.roleArn)("a client's policy holds at S3 (issue 11)", () => {
       }
       const client = await admin("PUT", "/Client/alice", JSON.stringify({ policy: { operations: ["upload", "download"], accounts: ["tenant", "plain", "trusting"], prefixes: ["users/{client}/"] } }), "application/json");
       expect(client.status, client.text).toBe(201);
-      alice = apiClient(service.url, client.json().secret);
+      aliceSecret = client.json().secret;
+      alice = apiClient(service.url, aliceSecret);
       // End users of an app, each in a folder of their own (issue 14): the same narrowing as a client's.
       issuer = await startTokenIssuer();
       await issuer.addKey("ES256");
@@ -164,6 +166,84 @@ describe.skipIf(!s3.roleArn)("a client's policy holds at S3 (issue 11)", () => {
         expect(await (await fetch(await downloadUrl("tenant", `${home}/form.txt`))).text()).toBe("form body");
       });
 
+      describe("Uppy's $sign and Companion's routes (issue 15)", () => {
+        const sign = (as: ReturnType<typeof apiClient>, accountId: string, request: Record<string, unknown>) => as("POST", `/aws/storage/${accountId}/${s3.bucket}/$sign`, JSON.stringify(request), "application/json");
+        const signed = async (request: Record<string, unknown>) => {
+          const answer = await sign(alice, "tenant", request);
+          expect(answer.status, answer.text).toBe(200);
+          return answer.json().url as string;
+        };
+        const uploadIdIn = async (response: Response) => /<UploadId>([^<]+)<\/UploadId>/.exec(await response.text())?.[1];
+
+        it("its URLs hold at S3: PutObject and UploadPart cannot copy; ListParts and abort work under the narrowed credentials", async () => {
+          const key = `${home}/sign-copy.txt`;
+          const copy = await fetch(await signed({ method: "PUT", key }), { method: "PUT", headers: { "x-amz-copy-source": `/${s3.bucket}/private/${suffix}/secret.txt` } });
+          expect(copy.status, await copy.text()).toBe(403);
+          expect(await exists(s3.bucket, key)).toBe(false);
+
+          const big = `${home}/sign-big.bin`;
+          const created = await op(alice, "tenant", "create-multipart", { filename: big });
+          const uploadId = created.json["upload-id"];
+          const partUrl = await signed({ method: "PUT", key: big, uploadId, partNumber: 1 });
+          const partCopy = await fetch(partUrl, { method: "PUT", headers: { "x-amz-copy-source": `/${s3.bucket}/private/${suffix}/secret.txt` } });
+          expect(partCopy.status, await partCopy.text()).toBe(403);
+          expect((await fetch(partUrl, { method: "PUT", body: "a part", headers: { "x-amz-acl": "public-read" } })).status).toBe(403);
+          expect((await fetch(partUrl, { method: "PUT", body: "a part" })).status).toBe(200);
+          // The narrowed session may list and abort its own uploads (s3:ListMultipartUploadParts, s3:AbortMultipartUpload)
+          const listed = await fetch(await signed({ method: "GET", key: big, uploadId }));
+          expect(listed.status).toBe(200);
+          expect(await listed.text()).toContain("<PartNumber>1</PartNumber>");
+          expect((await fetch(await signed({ method: "DELETE", key: big, uploadId }), { method: "DELETE" })).status).toBe(204);
+          expect((await fetch(await signed({ method: "GET", key: big, uploadId }))).status).toBe(404);
+        });
+
+        it("gives no CreateMultipartUpload URL (RGW lets its holder make the upload public, whatever the session policy says); signpost's own create is private", async () => {
+          const refused = await sign(alice, "tenant", { method: "POST", key: `${home}/public.bin` });
+          expect(refused.status).toBe(403);
+          expect(refused.json().issue[0].diagnostics).toMatch(/no CreateMultipartUpload URL for this client: .*x-amz-acl.*Companion routes.*single-tenant/);
+          expect(refused.text).not.toContain("X-Amz-Signature");
+          // Through the Companion routes signpost creates the upload itself, with no header of the client's.
+          const created = await alice("POST", `/companion/tenant/${s3.bucket}/s3/multipart`, JSON.stringify({ filename: "private.bin" }), "application/json");
+          expect(created.status, created.text).toBe(200);
+          const { key, uploadId } = created.json();
+          const part = await fetch(await signed({ method: "PUT", key, uploadId, partNumber: 1 }), { method: "PUT", body: "private bytes" });
+          const done = await alice("POST", `/companion/tenant/${s3.bucket}/s3/multipart/${encodeURIComponent(uploadId)}/complete?key=${encodeURIComponent(key)}`, JSON.stringify({ parts: [{ PartNumber: 1, ETag: part.headers.get("etag") }] }), "application/json");
+          expect(done.status, done.text).toBe(200);
+          expect(await (await rgw.fetch(`${objectUrl(s3.bucket, key)}?acl`)).text()).not.toContain("AllUsers");
+          expect((await fetch(objectUrl(s3.bucket, key))).status).toBe(403); // not readable anonymously
+        });
+
+        it("someone else's upload: refused on their key, and their upload id is no use on one's own", async () => {
+          const created = await admin("PUT", "/Client/bob", JSON.stringify({ policy: { operations: ["upload"], accounts: ["tenant"], prefixes: ["users/{client}/"] } }), "application/json");
+          expect(created.status, created.text).toBe(201);
+          const bob = apiClient(service.url, created.json().secret);
+          const bobsKey = `users/bob/${runtime}-${suffix}/big.bin`;
+          const bobsUpload = await op(bob, "tenant", "create-multipart", { filename: bobsKey });
+          expect(bobsUpload.status, bobsUpload.text).toBe(200);
+          const uploadId = bobsUpload.json["upload-id"];
+          for (const request of [{ method: "PUT", key: bobsKey, uploadId, partNumber: 1 }, { method: "POST", key: bobsKey, uploadId }, { method: "GET", key: bobsKey, uploadId }, { method: "DELETE", key: bobsKey, uploadId }]) {
+            expect((await sign(alice, "tenant", request)).status, JSON.stringify(request)).toBe(403);
+          }
+          for (const path of [`/multipart/${encodeURIComponent(uploadId)}/1`, `/multipart/${encodeURIComponent(uploadId)}`]) {
+            expect((await alice("GET", `/companion/tenant/${s3.bucket}/s3${path}?key=${encodeURIComponent(bobsKey)}`)).status, path).toBe(403);
+          }
+          // S3 binds an upload to its key: bob's id on alice's key names no upload
+          const stray = await fetch(await signed({ method: "PUT", key: `${home}/stray.bin`, uploadId, partNumber: 1 }), { method: "PUT", body: "into bob's upload?" });
+          expect(stray.status).toBe(404);
+          expect((await op(bob, "tenant", "list-parts", { filename: bobsKey, "upload-id": uploadId })).json.parts).toEqual([]);
+        });
+
+        it("Companion's multipart upload is narrowed too: its part URL cannot copy", async () => {
+          const created = await alice("POST", `/companion/tenant/${s3.bucket}/s3/multipart`, JSON.stringify({ filename: "c.bin", type: "application/octet-stream" }), "application/json");
+          expect(created.status, created.text).toBe(200);
+          const { key, uploadId } = created.json();
+          expect(key.startsWith("users/alice/")).toBe(true);
+          const part = await alice("GET", `/companion/tenant/${s3.bucket}/s3/multipart/${encodeURIComponent(uploadId)}/1?key=${encodeURIComponent(key)}`);
+          const copy = await fetch(part.json().url, { method: "PUT", headers: { "x-amz-copy-source": `/${s3.bucket}/private/${suffix}/secret.txt` } });
+          expect(copy.status, await copy.text()).toBe(403);
+        });
+      });
+
       it("refuses client uploads into a bucket with Object Lock, which no session policy can keep a URL from using", async () => {
         const refused = await alice("POST", `/aws/storage/tenant/${lockedBucket}`, JSON.stringify({ filename: `${home}/x` }), "application/json");
         expect(refused.status).toBe(403);
@@ -184,6 +264,24 @@ describe.skipIf(!s3.roleArn)("a client's policy holds at S3 (issue 11)", () => {
         expect((await fetch(await downloadUrl("plain", `${home}/photo.txt`))).status).toBe(200);
         const byAdmin = await admin("POST", `/aws/storage/plain/${s3.bucket}`, JSON.stringify({ filename: `${home}/by-admin.txt` }), "application/json");
         expect((await fetch(byAdmin.json().url, { method: "PUT", body: "ok" })).status).toBe(200);
+      });
+
+      it("refuses $sign's and Companion's write URLs as well (issue 15); forms, list and abort URLs are still given", async () => {
+        for (const request of [{ method: "PUT", key: `${home}/x` }, { method: "POST", key: `${home}/x` }, { method: "PUT", key: `${home}/x`, uploadId: "u", partNumber: 1 }, { method: "POST", key: `${home}/x`, uploadId: "u" }]) {
+          const refused = await alice("POST", `/aws/storage/plain/${s3.bucket}/$sign`, JSON.stringify(request), "application/json");
+          expect(refused.status, JSON.stringify(request)).toBe(403);
+          expect(refused.json().issue[0].diagnostics).toMatch(request.method === "POST" && !request.uploadId ? /no CreateMultipartUpload URL/ : /acts on x-amz-\* headers.*role-arn.*single-tenant/);
+        }
+        for (const request of [{ method: "GET", key: `${home}/x`, uploadId: "u" }, { method: "DELETE", key: `${home}/x`, uploadId: "u" }]) {
+          expect((await alice("POST", `/aws/storage/plain/${s3.bucket}/$sign`, JSON.stringify(request), "application/json")).status, JSON.stringify(request)).toBe(200);
+        }
+        const base = `/companion/plain/${s3.bucket}/s3`;
+        const multipart = await alice("POST", `${base}/multipart`, JSON.stringify({ filename: "x" }), "application/json");
+        expect(multipart.status).toBe(403);
+        expect(multipart.json().error.message).toMatch(/role-arn/);
+        const put = await fetch(`${service.url}${base}/params?filename=x`, { headers: { authorization: `Bearer ${aliceSecret}`, accept: "application/json" } });
+        expect(put.status).toBe(403);
+        expect((await alice("GET", `${base}/params?filename=x`)).status).toBe(200); // a form, which RGW holds to its policy
       });
 
       it("hands them out when the admin marked the account single-tenant, which means exactly what it says", async () => {

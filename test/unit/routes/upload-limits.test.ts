@@ -261,3 +261,60 @@ describe("policies: the fields and the manager's within rule", () => {
     expect((await put({ "max-size": 10, "content-types": ["image/png", "image/jpeg"] })).status).toBe(200);
   });
 });
+
+describe("limits through Uppy's routes ($sign, Companion)", () => {
+  const limited = { prefixes: ["users/{client}/"], "max-size": 1000, "content-types": ["image/png"] };
+  const companion = "/companion/acc/my-bucket/s3";
+
+  it("$sign gives a limited client no upload URL (it signs host alone), but still list, abort and delete", async () => {
+    const t = await withClient({ ...limited, operations: ["upload", "delete"] });
+    const sign = (body: Record<string, unknown>) => t.call({ method: "POST", path: "/aws/storage/acc/my-bucket/$sign", body, auth: t.auth });
+    for (const body of [
+      { method: "PUT", key: "users/app/a.png", contentType: "image/png" },
+      { method: "POST", key: "users/app/a.png" },
+      { method: "PUT", key: "users/app/a.png", uploadId: "u", partNumber: 1 },
+      { method: "POST", key: "users/app/a.png", uploadId: "u" },
+    ]) {
+      const refused = await sign(body);
+      expect(refused.status, JSON.stringify(body)).toBe(403);
+      expect(diagnostics(refused)).toMatch(/it signs no header, so S3 could not hold it to this client's max-size and content-types/);
+    }
+    for (const body of [{ method: "GET", key: "users/app/a.png", uploadId: "u" }, { method: "DELETE", key: "users/app/a.png", uploadId: "u" }, { method: "DELETE", key: "users/app/a.png" }]) {
+      expect((await sign(body)).status, JSON.stringify(body)).toBe(200);
+    }
+    // without limits, the same client shape gets them
+    const free = await withClient({ prefixes: ["users/{client}/"] });
+    expect((await free.call({ method: "POST", path: "/aws/storage/acc/my-bucket/$sign", body: { method: "PUT", key: "users/app/a.png" }, auth: free.auth })).status).toBe(200);
+  });
+
+  it("Companion: forms carry the type and a range up to max-size; PUT URLs and part URLs are refused; the total is checked at completion", async () => {
+    const s3: S3Handler = (request) =>
+      request.method === "GET" ? xml(`<ListPartsResult><IsTruncated>false</IsTruncated><Part><PartNumber>1</PartNumber><ETag>&quot;e1&quot;</ETag><Size>1001</Size></Part></ListPartsResult>`)
+      : request.method === "DELETE" ? new Response(null, { status: 204 })
+      : xml("<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>");
+    const t = await withClient(limited, s3);
+    const get = (path: string, headers: Record<string, string> = {}) => t.call({ method: "GET", path: `${companion}${path}`, auth: t.auth, headers });
+    const form = await get("/params?filename=a.png&type=image%2Fpng");
+    expect(form.status, form.text).toBe(200);
+    const conditions = JSON.parse(Buffer.from(form.json.fields.Policy, "base64").toString("utf8")).conditions;
+    expect(conditions).toContainEqual(["content-length-range", 0, 1000]);
+    expect(conditions).toContainEqual({ "Content-Type": "image/png" });
+    expect((await get("/params?filename=a.html&type=text%2Fhtml")).status).toBe(403);
+    expect((await get("/params?filename=a.png")).status).toBe(403); // no type
+    const put = await get("/params?filename=a.png&type=image%2Fpng", { accept: "application/json" });
+    expect(put.status).toBe(403);
+    expect(put.json.error.message).toMatch(/PUT URL from \/s3\/params/);
+
+    expect((await t.call({ method: "POST", path: `${companion}/multipart`, auth: t.auth, body: { filename: "a.html", type: "text/html" } })).status).toBe(403);
+    const created = await t.call({ method: "POST", path: `${companion}/multipart`, auth: t.auth, body: { filename: "a.png", type: "image/png" } });
+    expect(created.status, created.text).toBe(200);
+    const key = encodeURIComponent(created.json.key);
+    const part = await get(`/multipart/u/1?key=${key}`);
+    expect(part.status).toBe(403);
+    expect(part.json.error.message).toMatch(/declared part content-length/);
+    const complete = await t.call({ method: "POST", path: `${companion}/multipart/u/complete?key=${key}`, auth: t.auth, body: { parts: [{ PartNumber: 1, ETag: '"e1"' }] } });
+    expect(complete.status).toBe(403);
+    expect(complete.json.error.message).toMatch(/the parts hold 1001, so the upload is aborted/);
+    expect(t.requests.map((r) => r.method)).toEqual(["POST", "GET", "DELETE"]);
+  });
+});

@@ -121,3 +121,13 @@ export function requireSize(caller: Caller, size: number | undefined, what = "co
   if (size === undefined) refuse(`upload only with a declared ${what} of at most ${max} bytes`);
   if (size! > max) refuse(`not upload more than ${max} bytes (${what} ${size})`);
 }
+
+/**
+ * A URL that signs host alone (Uppy's $sign and Companion's PUT and part URLs: browsers cannot send signed headers
+ * through every S3's CORS) cannot hold a caller to a max-size or content-types: such a caller gets none.
+ */
+export function requireNoLimits(caller: Caller, what: string): void {
+  const policy = policyOf(caller);
+  const limits = [policy?.["max-size"] !== undefined ? "max-size" : "", policy?.["content-types"] ? "content-types" : ""].filter(Boolean);
+  if (limits.length > 0) refuse(`not have ${what}: it signs no header, so S3 could not hold it to this client's ${limits.join(" and ")} (forms, and the multipart uploads signpost completes, can)`);
+}
