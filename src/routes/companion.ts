@@ -99,6 +99,11 @@ export function companionRoutes(s: Services) {
     // A write: its credentials are the ones the part URLs will carry.
     const grant = await grantFor(s, c, "upload", target, key, "write");
     requireUploadType(c.get("caller"), contentType);
+    // Refused before S3 is called: an upload started here could never get a part URL (see the part route below).
+    const max = maxSizeOf(c.get("caller"));
+    if (max !== undefined) {
+      throw new HttpError(403, `this client may not start a multipart upload here: Companion's part URLs declare no size, so they could not hold it to its max-size of ${max} bytes (use $create-multipart and $presign-parts, which sign each part's content-length)`);
+    }
     const uploadId = await calls.create({ grant, bucket: target.bucket, key }, headers);
     audit(c, target, { action: "create-multipart", operation: "upload", key });
     return json({ key, uploadId, bucket: target.bucket }, 200, NO_STORE);

@@ -306,15 +306,19 @@ describe("limits through Uppy's routes ($sign, Companion)", () => {
     expect(put.json.error.message).toMatch(/PUT URL from \/s3\/params/);
 
     expect((await t.call({ method: "POST", path: `${companion}/multipart`, auth: t.auth, body: { filename: "a.html", type: "text/html" } })).status).toBe(403);
+    // No multipart upload is started that could never get a part URL here: refused before S3 is called.
     const created = await t.call({ method: "POST", path: `${companion}/multipart`, auth: t.auth, body: { filename: "a.png", type: "image/png" } });
-    expect(created.status, created.text).toBe(200);
-    const key = encodeURIComponent(created.json.key);
+    expect(created.status, created.text).toBe(403);
+    expect(created.json.error.message).toMatch(/Companion's part URLs declare no size.*\$create-multipart/);
+    expect(t.requests).toHaveLength(0);
+    // An upload made otherwise ($create-multipart, parts from $presign-parts): still no part URL, and the total checked.
+    const key = encodeURIComponent("users/app/a.png");
     const part = await get(`/multipart/u/1?key=${key}`);
     expect(part.status).toBe(403);
     expect(part.json.error.message).toMatch(/declared part content-length/);
     const complete = await t.call({ method: "POST", path: `${companion}/multipart/u/complete?key=${key}`, auth: t.auth, body: { parts: [{ PartNumber: 1, ETag: '"e1"' }] } });
     expect(complete.status).toBe(403);
     expect(complete.json.error.message).toMatch(/the parts hold 1001, so the upload is aborted/);
-    expect(t.requests.map((r) => r.method)).toEqual(["POST", "GET", "DELETE"]);
+    expect(t.requests.map((r) => r.method)).toEqual(["GET", "DELETE"]);
   });
 });
