@@ -2,8 +2,15 @@
 // headers (type and pins), a download's response overrides, and the limits the caller's policy puts on each.
 import { HttpError } from "../errors.ts";
 import type { Caller } from "./policy.ts";
-import { checkContentType, contentDisposition } from "./presign.ts";
+import { checkContentType, contentDisposition, type Use } from "./presign.ts";
 import { parsePins, pinnedHeaders, requireDownloadType, requireSize, requireUploadType } from "./upload-limits.ts";
+
+/** The grant each method of an object URL needs. */
+export const OPERATION_OF = { PUT: "upload", GET: "download", HEAD: "download", DELETE: "delete" } as const;
+export type ObjectMethod = keyof typeof OPERATION_OF;
+
+/** What an object URL of `method` is for: a PUT is a write (its holder can add headers of its own), the rest URLs. */
+export const useOf = (method: ObjectMethod): Use => (method === "PUT" ? "write" : "url");
 
 export interface ObjectRequest {
   /** Signed query parameters (a download's response-content-*). */
@@ -37,3 +44,7 @@ export function downloadRequest(filename: string | undefined, disposition: strin
   if (contentType !== undefined) query["response-content-type"] = contentType;
   return { ...(filename ?? disposition ?? contentType ? { query } : {}), limits: (caller) => requireDownloadType(caller, contentType) };
 }
+
+/** The headers `request`'s URL signs (an upload's type and pins), or undefined when it signs host alone. */
+export const signedHeaders = (request: ObjectRequest | undefined): Record<string, string> | undefined =>
+  request?.headers && Object.keys(request.headers).length > 0 ? request.headers : undefined;

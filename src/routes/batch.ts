@@ -2,7 +2,7 @@
 // file authorized on its own. One refused file refuses the whole request, naming the file: an answer holds every
 // URL asked for or none, so a page never shows half a gallery without knowing why.
 import { checkKey } from "../domain/names.ts";
-import { downloadRequest, type ObjectRequest, uploadRequest } from "../domain/object-request.ts";
+import { downloadRequest, type ObjectMethod as Method, OPERATION_OF, type ObjectRequest, signedHeaders, uploadRequest, useOf } from "../domain/object-request.ts";
 import { objectFields } from "../domain/fields.ts";
 import type { Grant } from "../domain/presign.ts";
 import { PIN_FIELDS } from "../domain/upload-limits.ts";
@@ -14,9 +14,6 @@ import type { Services } from "../services.ts";
 import type { StorageOperation, Target } from "./storage.ts";
 
 export const MAX_BATCH = 1000;
-
-const OPERATION_OF = { PUT: "upload", GET: "download", HEAD: "download", DELETE: "delete" } as const;
-type Method = keyof typeof OPERATION_OF;
 
 /** The fields a file of each method may have, besides filename and method. */
 const FIELDS: Record<Method, readonly string[]> = {
@@ -76,7 +73,7 @@ export function batchOperations(s: Services): Record<string, StorageOperation> {
       const grants: Grant[] = [];
       for (const [i, file] of parsed.entries()) {
         try {
-          grants.push(await grantFor(OPERATION_OF[file.method], file.key, file.method === "PUT" ? "write" : "url"));
+          grants.push(await grantFor(OPERATION_OF[file.method], file.key, useOf(file.method)));
           file.request?.limits(caller);
         } catch (error) {
           aboutFile(i, file.key, error);
@@ -87,7 +84,7 @@ export function batchOperations(s: Services): Record<string, StorageOperation> {
       for (const [i, { key, method, request }] of parsed.entries()) {
         const grant = grants[i]!;
         if (grant.expiresAt < soonest.expiresAt) soonest = grant;
-        const signed = request?.headers && Object.keys(request.headers).length > 0 ? request.headers : undefined;
+        const signed = signedHeaders(request);
         const url = await s.presign.url(grant, { method, bucket: target.bucket, key, ...(request?.query ? { query: request.query } : {}), ...(signed ? { headers: signed } : {}) });
         urls.push(method === "PUT" ? { filename: key, method, url, headers: signed ?? {} } : { filename: key, method, url });
       }

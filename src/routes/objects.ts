@@ -2,7 +2,7 @@
 // and POST .../$<operation> for the operations other groups bring (forms, multipart).
 import { Hono } from "hono/tiny";
 import { checkKey } from "../domain/names.ts";
-import { downloadRequest, type ObjectRequest, uploadRequest } from "../domain/object-request.ts";
+import { downloadRequest, type ObjectMethod, OPERATION_OF, type ObjectRequest, signedHeaders, uploadRequest, useOf } from "../domain/object-request.ts";
 import { PIN_FIELDS } from "../domain/upload-limits.ts";
 import { HttpError } from "../errors.ts";
 import { type AppEnv, type Context, fieldsOf, notAllowed, onlyQuery, param, respond } from "../http/context.ts";
@@ -10,7 +10,6 @@ import { presignedAnswer } from "../http/presigned.ts";
 import type { Services } from "../services.ts";
 import { grantFor, type StorageOperation, storageTarget, type Target } from "./storage.ts";
 
-const OPERATION_OF = { PUT: "upload", GET: "download", HEAD: "download", DELETE: "delete" } as const;
 const UPLOAD_FIELDS = ["filename", "content-type", ...PIN_FIELDS];
 const DOWNLOAD_QUERY = ["expiration", "filename", "disposition", "content-type", "redirect", "method"];
 
@@ -21,12 +20,12 @@ export function objectRoutes(s: Services, operations: Record<string, StorageOper
    * One presigned URL for `method` on `key`: the JSON answer, or a 302 to it. An upload's answer hands back its
    * signed headers, as the headers its PUT must send.
    */
-  const presign = async (c: Context, method: keyof typeof OPERATION_OF, target: Target, rawKey: unknown, request: ObjectRequest | undefined, redirect = false) => {
+  const presign = async (c: Context, method: ObjectMethod, target: Target, rawKey: unknown, request: ObjectRequest | undefined, redirect = false) => {
     const key = checkKey(rawKey);
     const operation = OPERATION_OF[method];
-    const grant = await grantFor(s, c, operation, target, key, method === "PUT" ? "write" : "url");
+    const grant = await grantFor(s, c, operation, target, key, useOf(method));
     request?.limits(c.get("caller"));
-    const headers = request?.headers && Object.keys(request.headers).length > 0 ? request.headers : undefined;
+    const headers = signedHeaders(request);
     const url = await s.presign.url(grant, { method, bucket: target.bucket, key, ...(request?.query ? { query: request.query } : {}), ...(headers ? { headers } : {}) });
     const [answer, answerHeaders] = presignedAnswer(method === "PUT" ? { url, headers: headers ?? {} } : { url }, grant);
     s.audit(c, { action: "presign", operation, "s3-method": method, account: target.accountId, bucket: target.bucket, key, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"], redirect: redirect || undefined, ...(headers ? { signed: Object.keys(headers).join(" ") } : {}) });

@@ -2,7 +2,7 @@
 // the file and leaves no URL), each URL checked against @smithy/signature-v4, one audit line per URL.
 import { describe, expect, it } from "vitest";
 import { contentDisposition } from "../../../src/domain/presign.ts";
-import { diagnostics, SAMPLE_SECRET as SECRET, storageTestApp } from "../../app.ts";
+import { createTestApp, diagnostics, NOW, SAMPLE_ACCOUNT, SAMPLE_SECRET as SECRET, type S3Handler, storageTestApp } from "../../app.ts";
 import { signedBy } from "../../verify-url.ts";
 
 const CREDS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: SECRET };
@@ -106,5 +106,38 @@ describe("$presign-batch", () => {
     const auth = await createClient("short", { operations: ["download"], "max-expiration": 60 });
     expect(new URL((await batch(files.slice(0, 2), auth)).json.urls[1].url).searchParams.get("X-Amz-Expires")).toBe("60");
     expect((await batch(files.slice(0, 2), auth, "?expiration=61")).status).toBe(403);
+  });
+
+  it("signs each URL with the session of its own use and prefix (role-arn): uploads never with a download's, no prefix with another's", async () => {
+    const sessions: string[] = [];
+    // A strict server (it refuses unsigned headers), so no check of the session policy runs.
+    const s3: S3Handler = (request) =>
+      new Response(request.method === "GET" ? "<Error><Code>NoSuchKey</Code></Error>" : "<Error><Code>AccessDenied</Code><HeadersNotSigned>x-amz-copy-source</HeadersNotSigned></Error>", { status: request.method === "GET" ? 404 : 403 });
+    const t = createTestApp({
+      s3,
+      roles: async (_account, _source, policy) => {
+        sessions.push(policy ?? "");
+        return { accessKeyId: "ASIASESSION", secretAccessKey: "session-secret", sessionToken: `session-${sessions.length}`, expiration: new Date(NOW + 3600_000) };
+      },
+    });
+    await t.putAccount("tenant", { ...SAMPLE_ACCOUNT, "role-arn": "arn:aws:iam::123456789012:role/signpost" });
+    const auth = await t.createClient("app", { operations: ["upload", "download", "delete"], accounts: ["*"], buckets: ["*"], prefixes: ["a/", "b/"] });
+    const files = [
+      { filename: "a/1", method: "GET" }, { filename: "a/2", method: "PUT" }, { filename: "b/3", method: "GET" },
+      { filename: "b/4", method: "PUT" }, { filename: "a/5", method: "DELETE" }, { filename: "b/6", method: "PUT" },
+    ];
+    const response = await t.call({ method: "POST", path: "/aws/storage/tenant/my-bucket/$presign-batch", body: { files }, auth });
+    expect(response.status, response.text).toBe(200);
+    // What each URL's session allows: its actions and the keys.
+    const scope = (url: string) => {
+      const policy = JSON.parse(sessions[Number(new URL(url).searchParams.get("X-Amz-Security-Token")!.slice("session-".length)) - 1]!);
+      return `${policy.Statement[0].Action.includes("s3:GetObject") ? "url" : "write"} ${policy.Statement[0].Resource[0]}`;
+    };
+    expect(response.json.urls.map((u: { url: string }) => scope(u.url))).toEqual([
+      "url arn:aws:s3:::my-bucket/a/*", "write arn:aws:s3:::my-bucket/a/*", "url arn:aws:s3:::my-bucket/b/*",
+      "write arn:aws:s3:::my-bucket/b/*", "url arn:aws:s3:::my-bucket/a/*", "write arn:aws:s3:::my-bucket/b/*",
+    ]);
+    // one session per use and prefix (plus the account's own, unnarrowed, for the server's checks)
+    expect(sessions.filter(Boolean)).toHaveLength(4);
   });
 });
