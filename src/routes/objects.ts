@@ -1,5 +1,5 @@
 // /aws/storage/<account>/<bucket>: presigned URLs for one object (PUT to upload, GET or HEAD to download, DELETE),
-// and POST .../$<operation> for the operations other groups bring (forms, multipart).
+// and POST .../$<operation> for the operations other groups bring (forms, multipart, batches, Uppy's $sign).
 import { Hono } from "hono/tiny";
 import { checkKey } from "../domain/names.ts";
 import { downloadRequest, type ObjectMethod, OPERATION_OF, type ObjectRequest, signedHeaders, uploadRequest, useOf } from "../domain/object-request.ts";

@@ -20,5 +20,5 @@ export const storageTarget = (c: Context) => storagePath(rawPath(c.req.url).slic
 export const grantFor = (s: Services, c: Context, operation: ObjectOperation, target: Target, key: string, use: Use, expiration = parseExpiration(queryValues(c, "expiration"))): Promise<Grant> =>
   s.presign.grant(c.get("caller"), { operation, accountId: target.accountId, bucket: target.bucket, key, expiration, use });
 
-/** A POST /aws/storage/<account>/<bucket>/$<name> operation (forms, multipart). */
+/** A POST /aws/storage/<account>/<bucket>/$<name> operation (forms, multipart, batches, $sign). */
 export type StorageOperation = (c: Context, target: Target) => Promise<Response>;
