@@ -123,8 +123,9 @@ export function requireSize(caller: Caller, size: number | undefined, what = "co
 }
 
 /**
- * A URL that signs host alone (Uppy's $sign and Companion's PUT and part URLs: browsers cannot send signed headers
- * through every S3's CORS) cannot hold a caller to a max-size or content-types: such a caller gets none.
+ * A URL that signs host alone (Uppy's $sign and Companion's PUT URL: browsers cannot send signed headers through
+ * every S3's CORS) cannot hold a caller to a max-size or content-types: such a caller gets none. (Companion's part
+ * URLs need only requireSize: their upload's type is the one signpost created it with.)
  */
 export function requireNoLimits(caller: Caller, what: string): void {
   const policy = policyOf(caller);

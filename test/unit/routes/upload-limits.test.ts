@@ -321,4 +321,15 @@ describe("limits through Uppy's routes ($sign, Companion)", () => {
     expect(complete.json.error.message).toMatch(/the parts hold 1001, so the upload is aborted/);
     expect(t.requests.map((r) => r.method)).toEqual(["GET", "DELETE"]);
   });
+
+  it("Companion: a caller with content-types alone gets multipart uploads (created with its type) and their part URLs", async () => {
+    const t = await withClient({ prefixes: ["users/{client}/"], "content-types": ["image/png"] }, () => xml("<InitiateMultipartUploadResult><UploadId>u</UploadId></InitiateMultipartUploadResult>"));
+    const created = await t.call({ method: "POST", path: `${companion}/multipart`, auth: t.auth, body: { filename: "a.png", type: "image/png" } });
+    expect(created.status, created.text).toBe(200);
+    expect(t.requests[0]!.headers["content-type"]).toBe("image/png");
+    const part = await t.call({ method: "GET", path: `${companion}/multipart/u/1?key=${encodeURIComponent(created.json.key)}`, auth: t.auth });
+    expect(part.status, part.text).toBe(200);
+    // but no host-only PUT URL
+    expect((await t.call({ method: "GET", path: `${companion}/params?filename=a.png&type=image%2Fpng`, auth: t.auth, headers: { accept: "application/json" } })).status).toBe(403);
+  });
 });
