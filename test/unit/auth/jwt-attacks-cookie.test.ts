@@ -62,8 +62,18 @@ describe("cookie tokens", () => {
     }
     expect((await post("application/json")).status).toBe(200);
     expect((await post("application/json", `tok="${token}"`)).status).toBe(200);
-    // A DELETE with a cookie but no body: refused too.
-    expect((await t.call({ method: "DELETE", path: "/aws/storage/acc/uploads/users/alice/a", auth: null, headers: { cookie: `tok=${token}` } })).status).toBe(403);
+    // PUT and PATCH likewise; a DELETE with a cookie but no body is taken (no other origin can send a DELETE without
+    // a preflight, and signpost's CORS never allows credentials), unless another site started it.
+    for (const method of ["PUT", "PATCH"]) {
+      expect((await t.call({ method, path: "/TokenIntrospector/x", auth: null, headers: { cookie: `tok=${token}`, "content-type": "text/plain" }, body: "{}" })).status, method).toBe(403);
+    }
+    const del = (headers: Record<string, string> = {}) => t.call({ method: "DELETE", path: "/aws/storage/acc/uploads/users/alice/a", auth: null, headers: { cookie: `tok=${token}`, ...headers } });
+    // (the token's policy has no delete: a 403 for that, after the cookie was taken, not for the cookie)
+    const taken = await del();
+    expect(taken.status).toBe(403);
+    expect(diagnostics(taken)).toMatch(/may not delete/);
+    const crossSite = await del({ "sec-fetch-site": "cross-site" });
+    expect(diagnostics(crossSite)).toMatch(/Sec-Fetch-Site: cross-site/);
     // An Authorization header wins over any cookie.
     expect((await t.call({ method: "GET", path: "/aws/storage/acc/uploads/users/alice/a", auth: "Bearer nonsense", headers: { cookie: `tok=${token}` } })).status).toBe(401);
   });
