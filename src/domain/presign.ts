@@ -8,7 +8,7 @@ import { HttpError } from "../errors.ts";
 import { invalidFor } from "./fields.ts";
 import type { AccountReader, AwsAccount } from "./account.ts";
 import { CONTROL, LONE_SURROGATE } from "./names.ts";
-import { authorizePresign, type Caller, type ObjectOperation } from "./policy.ts";
+import { authorizePresign, type Caller, type ObjectOperation, type PresignGrant } from "./policy.ts";
 import type { Signing } from "./signing.ts";
 
 export const MAX_EXPIRATION = 604800; // SigV4 presigned URLs live at most 7 days
@@ -110,6 +110,24 @@ interface GrantRequest {
 }
 
 export function presigning(deps: { accounts: AccountReader; signing: Signing; presigner: Presigner & HeaderSigner; now: () => number }) {
+  /** The credentials for an authorized request, and the lifetime they allow from `date`. */
+  async function issue(caller: Caller, account: AwsAccount, bucket: string, allowed: PresignGrant, use: Use, date: Date): Promise<Grant> {
+    const credentials = use === "call"
+      ? await deps.signing.accountCredentials(account)
+      : await deps.signing.urlCredentials({ caller, account, bucket, grant: allowed, use });
+    // Never promise a URL a longer life than the credentials that sign it.
+    return { account, credentials, date, ...urlLifetime(allowed.expiration, credentials, date) };
+  }
+
+  const authorize = (caller: Caller, target: Pick<GrantRequest, "accountId" | "bucket" | "expiration">, operation: ObjectOperation, key: string) =>
+    authorizePresign(caller, { operation, account: target.accountId, bucket: target.bucket, key, expiration: target.expiration }, DEFAULT_EXPIRATION);
+
+  /** Authorizes the caller, finds the account and the credentials that sign, and fixes the signing time and lifetime. */
+  async function grant(caller: Caller, request: GrantRequest): Promise<Grant> {
+    const allowed = authorize(caller, request, request.operation, request.key);
+    return issue(caller, await deps.accounts.find(request.accountId), request.bucket, allowed, request.use, new Date(deps.now()));
+  }
+
   /**
    * Grants for many keys of one bucket at one signing time (a batch): each key authorized on its own, the account
    * found once, and the credentials chosen once per use and prefix (scoped credentials differ by prefix).
@@ -119,26 +137,16 @@ export function presigning(deps: { accounts: AccountReader; signing: Signing; pr
     let account: Promise<AwsAccount> | undefined;
     const chosen = new Map<string, Promise<Grant>>();
     return (operation: ObjectOperation, key: string, use: Use): Promise<Grant> => {
-      const allowed = authorizePresign(caller, { operation, account: target.accountId, bucket: target.bucket, key, expiration: target.expiration }, DEFAULT_EXPIRATION);
+      const allowed = authorize(caller, target, operation, key);
       const id = `${use}\n${allowed.expiration}\n${allowed.prefix ?? ""}`;
-      let grant = chosen.get(id);
-      if (!grant) {
-        grant = (async () => {
-          const found = await (account ??= deps.accounts.find(target.accountId));
-          const credentials = use === "call"
-            ? await deps.signing.accountCredentials(found)
-            : await deps.signing.urlCredentials({ caller, account: found, bucket: target.bucket, grant: allowed, use });
-          // Never promise a URL a longer life than the credentials that sign it.
-          return { account: found, credentials, date, ...urlLifetime(allowed.expiration, credentials, date) };
-        })();
-        chosen.set(id, grant);
+      let granted = chosen.get(id);
+      if (!granted) {
+        granted = (account ??= deps.accounts.find(target.accountId)).then((found) => issue(caller, found, target.bucket, allowed, use, date));
+        chosen.set(id, granted);
       }
-      return grant;
+      return granted;
     };
   }
-
-  /** Authorizes the caller, finds the account and the credentials that sign, and fixes the signing time and lifetime. */
-  const grant = (caller: Caller, request: GrantRequest): Promise<Grant> => grants(caller, request)(request.operation, request.key, request.use);
 
   /**
    * A presigned URL for `method` on `key` under `grant`; a plain string with node:crypto. Many URLs for one object
