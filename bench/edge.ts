@@ -12,6 +12,9 @@
 // workerd start, bundle parse, compile and top-level run), the first request (the handler's lazy set-up, the KV
 // read, first runs of the code), and a second request. Samples interleave the three Workers; medians are shown.
 // Before timing, each Worker's URL is checked (signature recomputed by smithy and by our signer).
+// Warm CPU: one more instance each, warmed up, then many requests (4 at a time): the workerd process's CPU time
+// (/proc/<pid>/stat) per request, what Workers bill; for signpost also $presign-batch with 100 GET URLs. The empty
+// Worker's figure is what workerd and Miniflare's entry cost per request before any script runs.
 import { execFile } from "node:child_process";
 import { mkdtempSync, readFileSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
@@ -19,7 +22,7 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
-import { checkPresignedGet, fmt, median, ROOT, SDK_EXTRA_QUERY, table } from "./lib.ts";
+import { checkPresignedGet, findProcess, fmt, median, processCpuMicros, ROOT, SDK_EXTRA_QUERY, table } from "./lib.ts";
 
 const args = process.argv.slice(2);
 const JSON_OUTPUT = args.includes("--json");
@@ -113,6 +116,38 @@ async function coldStart(contender: Contender, kvDir: string): Promise<Sample> {
   }
 }
 
+const BATCH_BODY = JSON.stringify({ files: Array.from({ length: 100 }, (_, i) => ({ filename: `patients/00c0ffee/attachments/scan ${i}.pdf`, method: "GET" })) });
+const WARM_REQUESTS = 2000;
+
+/** The workerd process's CPU µs per request, over `n` requests after a warm-up; `batch`: $presign-batch of 100. */
+async function warmCpu(contender: Contender, kvDir: string, batch: boolean, n = batch ? WARM_REQUESTS / 10 : WARM_REQUESTS): Promise<number> {
+  const mf = miniflare(contender, kvDir);
+  try {
+    await mf.ready;
+    const pid = findProcess(process.pid, "workerd");
+    if (pid === undefined) throw new Error("no workerd process found under this one");
+    const send = async () => {
+      const response = batch
+        ? await mf.dispatchFetch(`http://localhost/aws/storage/bench/${BUCKET}/$presign-batch`, { method: "POST", headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, body: BATCH_BODY })
+        : await mf.dispatchFetch(`http://localhost${URL_PATH}`, { headers: { authorization: `Bearer ${TOKEN}` } });
+      const text = await response.text();
+      if (response.status !== 200) throw new Error(`${contender.name}: ${response.status} ${text}`);
+    };
+    const run = async (count: number) => {
+      let left = count;
+      await Promise.all(Array.from({ length: 4 }, async () => {
+        while (left-- > 0) await send();
+      }));
+    };
+    await run(Math.ceil(n / 4));
+    const before = processCpuMicros(pid);
+    await run(n);
+    return (processCpuMicros(pid) - before) / n;
+  } finally {
+    await mf.dispose();
+  }
+}
+
 async function main(): Promise<void> {
   const started = performance.now();
   const outDir = mkdtempSync(join(tmpdir(), "signpost-bench-edge-"));
@@ -178,6 +213,13 @@ async function main(): Promise<void> {
         samples.get(contender.id)!.push(await coldStart(contender, kvDir));
       }
     }
+    log(`warm CPU: ${WARM_REQUESTS} requests each (${WARM_REQUESTS / 10} batches of 100 for signpost)...`);
+    const warm = {
+      signpost: await warmCpu(contenders[0]!, kvDir, false),
+      sdk: await warmCpu(contenders[1]!, kvDir, false),
+      empty: await warmCpu(contenders[2]!, kvDir, false),
+      batch: await warmCpu(contenders[0]!, kvDir, true),
+    };
     const round1 = (value: number) => Math.round(value * 10) / 10;
     const med = (id: string, field: keyof Sample) => median(samples.get(id)!.map((s) => s[field]));
     const results = contenders.map((c, i) => ({
@@ -200,7 +242,7 @@ async function main(): Promise<void> {
     };
     const elapsedSeconds = (performance.now() - started) / 1000;
     if (JSON_OUTPUT) {
-      console.log(JSON.stringify({ samples: SAMPLES, elapsedSeconds: round1(elapsedSeconds), results, ratios }, null, 2));
+      console.log(JSON.stringify({ samples: SAMPLES, elapsedSeconds: round1(elapsedSeconds), results, ratios, warmCpuMicrosPerRequest: warm }, null, 2));
       return;
     }
     console.log(`\nEdge: Workers built with wrangler (minify), cold starts in fresh workerd processes via Miniflare, median of ${SAMPLES}\n`);
@@ -216,6 +258,20 @@ async function main(): Promise<void> {
       `AWS SDK Worker / signpost: cold total ${ratios.coldTotalSdkOverSignpost.toFixed(2)}x, start-up ${ratios.startupSdkOverSignpost.toFixed(2)}x, first request ${ratios.firstRequestSdkOverSignpost.toFixed(2)}x` +
         (ratios.overEmptySdkOverSignpost === undefined ? "" : `, time over the empty Worker ${ratios.overEmptySdkOverSignpost.toFixed(2)}x`),
     );
+    const over = (cpu: number) => Math.max(cpu - warm.empty, 0);
+    console.log(`\nWarm CPU time of the workerd process per request (what Workers bill), ${WARM_REQUESTS} requests, 4 at a time:\n`);
+    console.log(
+      table(
+        ["Worker", "CPU µs/request", "over the empty Worker", "CPU µs/URL over empty"],
+        [
+          ["signpost, one URL per request", fmt(warm.signpost), fmt(over(warm.signpost)), fmt(over(warm.signpost))],
+          ["signpost, $presign-batch of 100 GET URLs", fmt(warm.batch), fmt(over(warm.batch)), (over(warm.batch) / 100).toFixed(1)],
+          ["AWS SDK presigner Worker, one URL per request", fmt(warm.sdk), fmt(over(warm.sdk)), fmt(over(warm.sdk))],
+          ["empty Worker (constant JSON)", fmt(warm.empty), "", ""],
+        ],
+      ),
+    );
+    console.log(`\nAWS SDK Worker / signpost, warm CPU per URL request: ${(warm.sdk / warm.signpost).toFixed(2)}x (over the empty Worker ${(over(warm.sdk) / Math.max(over(warm.signpost), 1)).toFixed(2)}x); a batched URL costs ${((over(warm.batch) / 100 / Math.max(over(warm.signpost), 1))).toFixed(2)}x a single one's CPU over the empty Worker`);
     console.log(`\n(${elapsedSeconds.toFixed(1)} s; ${fmt(SAMPLES * contenders.length)} workerd starts)`);
   } finally {
     rmSync(outDir, { recursive: true, force: true });
