@@ -187,3 +187,14 @@ export async function storageTestApp(s3: S3Handler = () => new Response("", { st
   await t.putAccount("minio", { ...account, host: "127.0.0.1:9000", "path-style": true, "use-ssl": false });
   return t;
 }
+
+/** An S3 answer in XML, as the fake S3 of a storage test gives it. */
+export const s3Xml = (body: string, status = 200) => new Response(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`, { status, headers: { "content-type": "application/xml" } });
+
+/** storageTestApp with client `app` (upload and download, and `policy`); `as` POSTs to /aws/storage/acc/my-bucket<path> as it. */
+export async function storageClientApp(policy: Record<string, unknown>, s3?: S3Handler) {
+  const t = await storageTestApp(s3);
+  const auth = await t.createClient("app", { operations: ["upload", "download"], ...policy });
+  const as = (path: string, body: unknown, who: string = auth) => t.call({ method: "POST", path: `/aws/storage/acc/my-bucket${path}`, body, auth: who });
+  return { ...t, auth, as };
+}

@@ -2,16 +2,11 @@
 // failed first on the code is marked so; the rest are limits that held, kept where no other test covers them.
 // What RGW itself makes of the URLs: test/e2e/contract.test.ts, "integrity and limits".
 import { describe, expect, it } from "vitest";
-import { createTestApp, diagnostics, NOW, SAMPLE_ACCOUNT, type S3Handler, storageTestApp } from "../../app.ts";
+import { createTestApp, diagnostics, NOW, SAMPLE_ACCOUNT, type S3Handler, storageTestApp, s3Xml, storageClientApp } from "../../app.ts";
 
-const xml = (body: string, status = 200) => new Response(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`, { status, headers: { "content-type": "application/xml" } });
+const xml = s3Xml;
 
-async function withClient(policy: Record<string, unknown>, s3?: S3Handler) {
-  const t = await storageTestApp(s3);
-  const auth = await t.createClient("app", { operations: ["upload", "download"], ...policy });
-  const as = (path: string, body: unknown, who: string = auth) => t.call({ method: "POST", path: `/aws/storage/acc/my-bucket${path}`, body, auth: who });
-  return { ...t, auth, as };
-}
+const withClient = storageClientApp;
 
 describe("an upload URL cannot be turned into a copy (RGW acts on an unsigned x-amz-copy-source)", () => {
   // Failed first: upload sessions allowed s3:GetObject too for a client with download, so on RGW a PUT URL pinned to

@@ -2,20 +2,15 @@
 // Content-Length, If-None-Match) is signed as headers and handed back; a caller's max-size and content-types bind
 // every URL, form and multipart upload it gets; managers cannot grant more. What S3 makes of it: test/e2e.
 import { describe, expect, it } from "vitest";
-import { ADMIN, diagnostics, type S3Handler, SAMPLE_SECRET as SECRET, storageTestApp } from "../../app.ts";
+import { ADMIN, diagnostics, type S3Handler, SAMPLE_SECRET as SECRET, storageTestApp, s3Xml, storageClientApp } from "../../app.ts";
 import { signedBy } from "../../verify-url.ts";
 
 const CREDS = { accessKeyId: "AKIAIOSFODNN7EXAMPLE", secretAccessKey: SECRET };
 const MD5 = "XUFAKrxLKna5cZ2REBfFkg=="; // md5("hello")
 const SHA256 = "LPJNul+wow4m6DsqxbninhsWHlwfp0JecwQzYpOLmCQ="; // sha256("hello")
-const xml = (body: string, status = 200) => new Response(`<?xml version="1.0" encoding="UTF-8"?>\n${body}`, { status, headers: { "content-type": "application/xml" } });
+const xml = s3Xml;
 
-async function withClient(policy: Record<string, unknown>, s3?: S3Handler) {
-  const t = await storageTestApp(s3);
-  const auth = await t.createClient("app", { operations: ["upload", "download"], ...policy });
-  const as = (path: string, body: unknown, who: string = auth) => t.call({ method: "POST", path: `/aws/storage/acc/my-bucket${path}`, body, auth: who });
-  return { ...t, auth, as };
-}
+const withClient = storageClientApp;
 
 describe("upload pins: signed as headers, handed back as `headers`", () => {
   it("signs each pin, keeps x-amz-checksum-sha256 a header (not in the query), and the signature is smithy's", async () => {
