@@ -110,13 +110,14 @@ interface GrantRequest {
 }
 
 export function presigning(deps: { accounts: AccountReader; signing: Signing; presigner: Presigner & HeaderSigner; now: () => number }) {
-  /** The credentials for an authorized request, and the lifetime they allow from `date`. */
-  async function issue(caller: Caller, account: AwsAccount, bucket: string, allowed: PresignGrant, use: Use, date: Date): Promise<Grant> {
+  /** The credentials for an authorized request, and the lifetime they allow from `date` (default: once they are there). */
+  async function issue(caller: Caller, account: AwsAccount, bucket: string, allowed: PresignGrant, use: Use, date?: Date): Promise<Grant> {
     const credentials = use === "call"
       ? await deps.signing.accountCredentials(account)
       : await deps.signing.urlCredentials({ caller, account, bucket, grant: allowed, use });
+    const signed = date ?? new Date(deps.now());
     // Never promise a URL a longer life than the credentials that sign it.
-    return { account, credentials, date, ...urlLifetime(allowed.expiration, credentials, date) };
+    return { account, credentials, date: signed, ...urlLifetime(allowed.expiration, credentials, signed) };
   }
 
   const authorize = (caller: Caller, target: Pick<GrantRequest, "accountId" | "bucket" | "expiration">, operation: ObjectOperation, key: string) =>
@@ -125,7 +126,7 @@ export function presigning(deps: { accounts: AccountReader; signing: Signing; pr
   /** Authorizes the caller, finds the account and the credentials that sign, and fixes the signing time and lifetime. */
   async function grant(caller: Caller, request: GrantRequest): Promise<Grant> {
     const allowed = authorize(caller, request, request.operation, request.key);
-    return issue(caller, await deps.accounts.find(request.accountId), request.bucket, allowed, request.use, new Date(deps.now()));
+    return issue(caller, await deps.accounts.find(request.accountId), request.bucket, allowed, request.use);
   }
 
   /**
