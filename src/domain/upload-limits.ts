@@ -123,6 +123,18 @@ export function requireSize(caller: Caller, size: number | undefined, what = "co
 }
 
 /**
+ * A form's content-length-range for `caller`: the `min` and `max` it asks for, within its max-size; with a max-size
+ * and no `max` asked, a range that ends there. Undefined when the form needs none.
+ */
+export function formSizeRange(caller: Caller, min?: number, max?: number): { min: number; max: number } | undefined {
+  const limit = maxSizeOf(caller);
+  if (limit !== undefined && max !== undefined && max > limit) refuse(`not upload more than ${limit} bytes (max-size ${max})`);
+  if (limit !== undefined && min !== undefined && min > limit) refuse(`not upload more than ${limit} bytes (min-size ${min})`);
+  const end = max ?? (limit !== undefined ? Math.min(limit, MAX_PUT) : min === undefined ? undefined : MAX_PUT);
+  return end === undefined ? undefined : { min: min ?? 0, max: end };
+}
+
+/**
  * A URL that signs host alone (Uppy's $sign and Companion's PUT URL: browsers cannot send signed headers through
  * every S3's CORS) cannot hold a caller to a max-size or content-types: such a caller gets none. (Companion's part
  * URLs need only requireSize: their upload's type is the one signpost created it with.)

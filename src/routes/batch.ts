@@ -2,7 +2,7 @@
 // file authorized on its own. One refused file refuses the whole request, naming the file: an answer holds every
 // URL asked for or none, so a page never shows half a gallery without knowing why.
 import { checkKey } from "../domain/names.ts";
-import { downloadRequest, type ObjectMethod as Method, OPERATION_OF, type ObjectRequest, signedHeaders, uploadRequest, useOf } from "../domain/object-request.ts";
+import { downloadRequest, type ObjectMethod as Method, OPERATION_OF, type ObjectRequest, uploadRequest, useOf } from "../domain/object-request.ts";
 import { objectFields } from "../domain/fields.ts";
 import type { Grant } from "../domain/presign.ts";
 import { PIN_FIELDS } from "../domain/upload-limits.ts";
@@ -11,7 +11,7 @@ import { type Context, fieldsOf, queryValues, respond } from "../http/context.ts
 import { presignedAnswer } from "../http/presigned.ts";
 import { parseExpiration } from "../domain/presign.ts";
 import type { Services } from "../services.ts";
-import type { StorageOperation, Target } from "./storage.ts";
+import { objectUrl, type StorageOperation, type Target } from "./storage.ts";
 
 export const MAX_BATCH = 1000;
 
@@ -79,20 +79,11 @@ export function batchOperations(s: Services): Record<string, StorageOperation> {
           aboutFile(i, file.key, error);
         }
       }
-      let soonest = grants[0]!;
-      const urls = [];
-      for (const [i, { key, method, request }] of parsed.entries()) {
-        const grant = grants[i]!;
-        if (grant.expiresAt < soonest.expiresAt) soonest = grant;
-        const signed = signedHeaders(request);
-        const url = await s.presign.url(grant, { method, bucket: target.bucket, key, ...(request?.query ? { query: request.query } : {}), ...(signed ? { headers: signed } : {}) });
-        urls.push(method === "PUT" ? { filename: key, method, url, headers: signed ?? {} } : { filename: key, method, url });
-      }
-      const [answer, headers] = presignedAnswer({ urls }, soonest);
-      for (const [i, { key, method }] of parsed.entries()) {
-        const signed = urls[i]!.headers;
-        s.audit(c, { action: "presign", batch: true, operation: OPERATION_OF[method], "s3-method": method, account: target.accountId, bucket: target.bucket, key, "expires-in": grants[i]!.expiresIn, "expires-at": answer["expires-at"], ...(signed && Object.keys(signed).length > 0 ? { signed: Object.keys(signed).join(" ") } : {}) });
-      }
+      const made = [];
+      for (const [i, { key, method, request }] of parsed.entries()) made.push(await objectUrl(s, grants[i]!, target, key, method, request));
+      const soonest = grants.reduce((a, b) => (b.expiresAt < a.expiresAt ? b : a));
+      const [answer, headers] = presignedAnswer({ urls: made.map((url, i) => ({ filename: parsed[i]!.key, method: parsed[i]!.method, ...url.answer })) }, soonest);
+      for (const url of made) s.audit(c, { ...url.audit(answer["expires-at"]), batch: true });
       return respond(c, answer, 200, headers);
     },
   };

@@ -7,7 +7,7 @@ import { Hono } from "hono/tiny";
 import { checkParts, checkUploadId, isPartNumber, MAX_PART_NUMBER, multipartCalls, partQuery } from "../domain/multipart.ts";
 import { checkBucket, checkId, checkKey } from "../domain/names.ts";
 import { checkContentType } from "../domain/presign.ts";
-import { MAX_PUT, maxSizeOf, requireNoLimits, requireSize, requireUploadType } from "../domain/upload-limits.ts";
+import { formSizeRange, maxSizeOf, requireNoLimits, requireSize, requireUploadType } from "../domain/upload-limits.ts";
 import { freshKey, userMetadata } from "../domain/upload-keys.ts";
 import { HttpError } from "../errors.ts";
 import { render } from "../http/body.ts";
@@ -77,12 +77,9 @@ export function companionRoutes(s: Services) {
     }
     const grant = await grantFor(s, c, "upload", target, key, "form");
     requireUploadType(c.get("caller"), contentType);
-    const max = maxSizeOf(c.get("caller"));
+    const size = formSizeRange(c.get("caller"));
     // success_action_status 201: S3 answers with the object's Location, Bucket, Key and ETag (204 has none on RGW).
-    const form = await s.presign.form(grant, {
-      bucket: target.bucket, key, ...(contentType ? { contentType } : {}), ...(max !== undefined ? { size: { min: 0, max: Math.min(max, MAX_PUT) } } : {}),
-      fields: { success_action_status: "201", ...metadata },
-    });
+    const form = await s.presign.form(grant, { bucket: target.bucket, key, ...(contentType ? { contentType } : {}), ...(size ? { size } : {}), fields: { success_action_status: "201", ...metadata } });
     const [answer, headers] = presignedAnswer({ method: "POST", url: form.url, fields: form.fields, headers: {}, expires: grant.expiresIn }, grant);
     audit(c, target, { action: "post-policy", operation: "upload", key, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
     return json(answer, 200, headers);

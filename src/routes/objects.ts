@@ -2,13 +2,13 @@
 // and POST .../$<operation> for the operations other groups bring (forms, multipart, batches, Uppy's $sign).
 import { Hono } from "hono/tiny";
 import { checkKey } from "../domain/names.ts";
-import { downloadRequest, type ObjectMethod, OPERATION_OF, type ObjectRequest, signedHeaders, uploadRequest, useOf } from "../domain/object-request.ts";
+import { downloadRequest, type ObjectMethod, OPERATION_OF, type ObjectRequest, uploadRequest, useOf } from "../domain/object-request.ts";
 import { PIN_FIELDS } from "../domain/upload-limits.ts";
 import { HttpError } from "../errors.ts";
 import { type AppEnv, type Context, fieldsOf, notAllowed, onlyQuery, param, respond } from "../http/context.ts";
 import { presignedAnswer } from "../http/presigned.ts";
 import type { Services } from "../services.ts";
-import { grantFor, type StorageOperation, storageTarget, type Target } from "./storage.ts";
+import { grantFor, objectUrl, type StorageOperation, storageTarget, type Target } from "./storage.ts";
 
 const UPLOAD_FIELDS = ["filename", "content-type", ...PIN_FIELDS];
 const DOWNLOAD_QUERY = ["expiration", "filename", "disposition", "content-type", "redirect", "method"];
@@ -22,15 +22,13 @@ export function objectRoutes(s: Services, operations: Record<string, StorageOper
    */
   const presign = async (c: Context, method: ObjectMethod, target: Target, rawKey: unknown, request: ObjectRequest | undefined, redirect = false) => {
     const key = checkKey(rawKey);
-    const operation = OPERATION_OF[method];
-    const grant = await grantFor(s, c, operation, target, key, useOf(method));
+    const grant = await grantFor(s, c, OPERATION_OF[method], target, key, useOf(method));
     request?.limits(c.get("caller"));
-    const headers = signedHeaders(request);
-    const url = await s.presign.url(grant, { method, bucket: target.bucket, key, ...(request?.query ? { query: request.query } : {}), ...(headers ? { headers } : {}) });
-    const [answer, answerHeaders] = presignedAnswer(method === "PUT" ? { url, headers: headers ?? {} } : { url }, grant);
-    s.audit(c, { action: "presign", operation, "s3-method": method, account: target.accountId, bucket: target.bucket, key, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"], redirect: redirect || undefined, ...(headers ? { signed: Object.keys(headers).join(" ") } : {}) });
-    if (redirect) return new Response(null, { status: 302, headers: { ...answerHeaders, location: url } });
-    return respond(c, answer, 200, answerHeaders);
+    const made = await objectUrl(s, grant, target, key, method, request);
+    const [answer, headers] = presignedAnswer(made.answer, grant);
+    s.audit(c, { ...made.audit(answer["expires-at"]), redirect: redirect || undefined });
+    if (redirect) return new Response(null, { status: 302, headers: { ...headers, location: made.url } });
+    return respond(c, answer, 200, headers);
   };
 
   app.post("/:account/:bucket", async (c) => {

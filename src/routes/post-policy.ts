@@ -2,7 +2,7 @@
 import { wholeNumber } from "../domain/fields.ts";
 import { checkKey } from "../domain/names.ts";
 import { checkContentType } from "../domain/presign.ts";
-import { MAX_PUT, maxSizeOf, requireUploadType } from "../domain/upload-limits.ts";
+import { formSizeRange, MAX_PUT, requireUploadType } from "../domain/upload-limits.ts";
 import { HttpError } from "../errors.ts";
 import { fieldsOf, respond } from "../http/context.ts";
 import { presignedAnswer } from "../http/presigned.ts";
@@ -29,18 +29,12 @@ export function postPolicyOperations(s: Services): Record<string, StorageOperati
       const asked = exact ?? wholeNumber(body["max-size"], "", "max-size", 0, MAX_PUT);
       if (min !== undefined && asked !== undefined && asked < min) throw new HttpError(400, "max-size must not be less than min-size");
       const grant = await grantFor(s, c, "upload", target, key, "form");
-      const caller = c.get("caller");
-      requireUploadType(caller, contentType);
+      requireUploadType(c.get("caller"), contentType);
       // A caller with a max-size gets no form without a content-length-range within it.
-      const limit = maxSizeOf(caller);
-      if (limit !== undefined && asked !== undefined && asked > limit) throw new HttpError(403, `this client may not upload more than ${limit} bytes (max-size ${asked})`);
-      if (limit !== undefined && min !== undefined && min > limit) throw new HttpError(403, `this client may not upload more than ${limit} bytes (min-size ${min})`);
-      const max = asked ?? (limit !== undefined ? Math.min(limit, MAX_PUT) : min === undefined ? undefined : MAX_PUT);
-      const form = await s.presign.form(grant, {
-        bucket: target.bucket, key, prefix: filename === undefined, ...(contentType ? { contentType } : {}), ...(max !== undefined ? { size: { min: min ?? 0, max } } : {}),
-      });
+      const size = formSizeRange(c.get("caller"), min, asked);
+      const form = await s.presign.form(grant, { bucket: target.bucket, key, prefix: filename === undefined, ...(contentType ? { contentType } : {}), ...(size ? { size } : {}) });
       const [answer, headers] = presignedAnswer({ url: form.url, fields: form.fields }, grant);
-      s.audit(c, { action: "post-policy", operation: "upload", account: target.accountId, bucket: target.bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": max, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
+      s.audit(c, { action: "post-policy", operation: "upload", account: target.accountId, bucket: target.bucket, key, ...(filename === undefined ? { prefix: true } : {}), "max-size": size?.max, "expires-in": grant.expiresIn, "expires-at": answer["expires-at"] });
       return respond(c, answer, 200, headers);
     },
   };

@@ -1,5 +1,6 @@
 // What the /aws/storage route groups share: where a request points (account, bucket, key from the raw path) and
 // the grant every URL of an answer is signed under.
+import { type ObjectMethod, OPERATION_OF, type ObjectRequest, signedHeaders } from "../domain/object-request.ts";
 import type { ObjectOperation } from "../domain/policy.ts";
 import { storagePath } from "../domain/names.ts";
 import { type Grant, parseExpiration, type Use } from "../domain/presign.ts";
@@ -22,3 +23,20 @@ export const grantFor = (s: Services, c: Context, operation: ObjectOperation, ta
 
 /** A POST /aws/storage/<account>/<bucket>/$<name> operation (forms, multipart, batches, $sign). */
 export type StorageOperation = (c: Context, target: Target) => Promise<Response>;
+
+/**
+ * One object URL under `grant` (single URLs and batches), with the headers it signs (an upload's, which its PUT must
+ * send; an upload's answer hands them back, `{}` when none) and the fields of its audit line.
+ */
+export async function objectUrl(s: Services, grant: Grant, target: Target, key: string, method: ObjectMethod, request: ObjectRequest | undefined) {
+  const signed = signedHeaders(request);
+  const url = await s.presign.url(grant, { method, bucket: target.bucket, key, ...(request?.query ? { query: request.query } : {}), ...(signed ? { headers: signed } : {}) });
+  return {
+    url,
+    answer: method === "PUT" ? { url, headers: signed ?? {} } : { url },
+    audit: (expiresAt: string) => ({
+      action: "presign", operation: OPERATION_OF[method], "s3-method": method, account: target.accountId, bucket: target.bucket, key,
+      "expires-in": grant.expiresIn, "expires-at": expiresAt, ...(signed ? { signed: Object.keys(signed).join(" ") } : {}),
+    }),
+  };
+}

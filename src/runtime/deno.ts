@@ -9,7 +9,6 @@ import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
 import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings, SERVER_ENV_NAMES, SettingError } from "../config.ts";
-import { createPresigner } from "../aws/signer.ts";
 import { compose } from "../compose.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { CREDENTIAL_ENV_NAMES } from "../credentials/names.ts";
@@ -17,7 +16,7 @@ import { sealerFrom } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { denoIo, readEnv } from "./deno-io.ts";
 import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
-import { openSharedDatabase, type PostgresFactory, type PostgresStores } from "./postgres.ts";
+import { openSharedDatabase, type PostgresFactory, type PostgresStores, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 
 function log(stream: "stdout" | "stderr", entry: Record<string, unknown>) {
@@ -57,12 +56,7 @@ async function main() {
   const onDeploy = env.DENO_DEPLOYMENT_ID !== undefined;
   const io = denoIo(env, { deploy: onDeploy });
   const logLine = (entry: Record<string, unknown>) => log("stdout", entry);
-  // RDS IAM (SIGNPOST_DATABASE_AUTH=rds-iam): tokens signed with signpost's own signer and the default chain.
-  const iam = () => {
-    const presigner = createPresigner(nodeSha256);
-    return { presigner, credentials: defaultChain(io, { signer: presigner, log: logLine }), region: env.AWS_REGION || env.AWS_DEFAULT_REGION };
-  };
-  const shared = settings.databaseUrl ? await openSharedDatabase(postgres as unknown as PostgresFactory, settings, iam) : undefined;
+  const shared = settings.databaseUrl ? await openSharedDatabase(postgres as unknown as PostgresFactory, settings, serverRdsIam(io, logLine, env)) : undefined;
   const dataDir = onDeploy || shared ? undefined : settings.dataDir;
   let { adminToken: token, encryptionKey } = settings;
   if (dataDir) {

@@ -10,7 +10,6 @@ import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
 import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings } from "../config.ts";
-import { createPresigner } from "../aws/signer.ts";
 import { compose } from "../compose.ts";
 import type { HostIO } from "../credentials/provider.ts";
 import type { Log } from "../http/log.ts";
@@ -18,7 +17,7 @@ import { defaultChain } from "../credentials/chain.ts";
 import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
-import { openSharedDatabase, type PostgresFactory } from "./postgres.ts";
+import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
 
@@ -82,12 +81,7 @@ function warnIfOpen(dataDir: string) {
 /** The stores, sealer and admin token: from the data folder (the default), or from a shared PostgreSQL. */
 async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, log: Log) {
   if (settings.databaseUrl) {
-    // RDS IAM: tokens signed with signpost's own signer and the default credential chain (a chain of its own).
-    const iam = () => {
-      const presigner = createPresigner(nodeSha256);
-      return { presigner, credentials: defaultChain(io, { signer: presigner, log }), region: process.env.AWS_REGION || process.env.AWS_DEFAULT_REGION };
-    };
-    const { db, sealer, adminToken: token } = await openSharedDatabase(postgres as unknown as PostgresFactory, settings, iam);
+    const { db, sealer, adminToken: token } = await openSharedDatabase(postgres as unknown as PostgresFactory, settings, serverRdsIam(io, log, process.env));
     return { ...db, sealer, adminToken: token, at: { database: db.where }, close: () => db.close() };
   }
   const dataDir = resolve(settings.dataDir);

@@ -2,15 +2,18 @@
 // migrated, the three stores and the change feed (LISTEN/NOTIFY) on it. The library is handed in by the entry
 // (Node imports it by name, Deno as npm:), so this file holds no import of it.
 import { rdsAuthToken, rdsRegion } from "../aws/rds.ts";
-import type { Presigner } from "../aws/signer.ts";
+import { createPresigner, type Presigner } from "../aws/signer.ts";
 import { requireSharedSecrets, SettingError, type Settings } from "../config.ts";
-import type { CredentialProvider } from "../credentials/provider.ts";
+import { defaultChain } from "../credentials/chain.ts";
+import type { CredentialProvider, HostIO } from "../credentials/provider.ts";
+import type { Log } from "../http/log.ts";
 import { createSealer } from "../crypto/seal.ts";
 import type { AwsAccount } from "../domain/account.ts";
 import type { Client } from "../domain/client.ts";
 import type { TokenIntrospector } from "../domain/introspector.ts";
 import { databaseError, migrate, postgresChanges, postgresStore, type SqlClient, type SqlListen } from "../store/postgres.ts";
 import type { ChangeFeed, ResourceStore } from "../store/store.ts";
+import { nodeSha256 } from "./node-crypto.ts";
 import { checkSharedKey, type SealingKeyCheck } from "./shared-key.ts";
 
 /** The part of the `postgres` package (postgres.js) used here. */
@@ -94,6 +97,12 @@ export interface RdsIam {
   /** AWS_REGION, else AWS_DEFAULT_REGION; else the region in the RDS endpoint's name. */
   region?: string | undefined;
 }
+
+/** RDS IAM as a server uses it: tokens signed with signpost's own signer and a default credential chain of its own. */
+export const serverRdsIam = (io: HostIO, log: Log, env: Record<string, string | undefined>) => (): RdsIam => {
+  const presigner = createPresigner(nodeSha256);
+  return { presigner, credentials: defaultChain(io, { signer: presigner, log }), region: env.AWS_REGION || env.AWS_DEFAULT_REGION };
+};
 
 /**
  * The password postgres.js asks for at each new connection: a fresh `rds-db:connect` token (15 minutes), signed with
