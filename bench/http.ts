@@ -1,6 +1,6 @@
 // Presigned URLs over HTTP: the real Node server (`npm start`) against an AWS SDK baseline and the HTTP floor.
 //
-//   npx tsx bench/http.ts [--json] [--duration=s] [--connections=n] [--rounds=n] [--profile[=dir]] [--compare=dir] [--control[=µs]]
+//   npx tsx bench/http.ts [--json] [--duration=s] [--connections=n] [--rounds=n] [--profile[=dir]] [--compare=dir] [--control[=µs]] [--control-per-turn]
 //
 // Four servers, each its own process, all on loopback:
 //   signpost           `npm start` (temp SIGNPOST_DATA_DIR, SIGNPOST_ADMIN_TOKEN), account cache on (default 5 s)
@@ -41,7 +41,9 @@ const PROFILE = args.some((a) => a.startsWith("--profile"));
 // Another checkout (e.g. with a patch applied) whose `npm start` runs as one more contender, cache warm.
 const COMPARE = option("compare");
 // The floor made slower by a busy loop of this many µs per request, as a control (--control[=µs]).
-const CONTROL_US = args.some((a) => a.startsWith("--control")) ? Number(option("control") ?? 60) : undefined;
+const CONTROL_US = args.some((a) => a === "--control" || a.startsWith("--control=")) ? Number(option("control") ?? 60) : undefined;
+// --control-per-turn: the control's answers held to the end of the event loop's turn, as signpost's are.
+const CONTROL_PER_TURN = args.includes("--control-per-turn");
 const log = (message: string) => {
   if (!JSON_OUTPUT) console.error(message);
 };
@@ -203,7 +205,7 @@ async function main(): Promise<void> {
     servers.push(sdk);
     const floor = await tsxServer("HTTP floor", "bench/servers/floor.ts", { BENCH_BODY: sample.text });
     servers.push(floor);
-    const control = CONTROL_US === undefined ? undefined : await tsxServer("HTTP floor + spin", "bench/servers/floor.ts", { BENCH_BODY: sample.text, BENCH_SPIN_US: String(CONTROL_US) });
+    const control = CONTROL_US === undefined ? undefined : await tsxServer("HTTP floor + spin", "bench/servers/floor.ts", { BENCH_BODY: sample.text, BENCH_SPIN_US: String(CONTROL_US), BENCH_PER_TURN: CONTROL_PER_TURN ? "1" : "" });
     if (control) servers.push(control);
 
     const contenders: Contender[] = [
@@ -212,7 +214,7 @@ async function main(): Promise<void> {
       { id: "sdk", name: "SDK baseline (s3-request-presigner)", server: sdk },
       { id: "floor", name: "HTTP floor (constant JSON)", server: floor },
       ...(compared ? [{ id: "compared", name: `signpost from ${COMPARE} (cache warm)`, server: compared }] : []),
-      ...(control ? [{ id: "control", name: `HTTP floor + ${CONTROL_US} µs spin (control)`, server: control }] : []),
+      ...(control ? [{ id: "control", name: `HTTP floor + ${CONTROL_US} µs spin${CONTROL_PER_TURN ? ", answers per turn" : ""} (control)`, server: control }] : []),
     ];
     await verify(contenders, sample.text);
     log(`verified ${contenders.length} servers (signatures by smithy and ours, 401s, floor body ${sample.text.length} bytes); warming up...`);

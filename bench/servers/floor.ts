@@ -3,6 +3,7 @@
 // nothing else: no auth, no account lookup, no signing, no request log.
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
+import { answersPerTurn } from "../../src/runtime/answers-per-turn.ts";
 
 const body = process.env.BENCH_BODY;
 if (!body) throw new Error("BENCH_BODY is required");
@@ -16,7 +17,9 @@ app.get("/aws/storage/:account/:bucket/*", () => {
   return new Response(body, { status: 200, headers });
 });
 
-serve({ fetch: app.fetch, port: Number(process.env.PORT || 0), hostname: process.env.HOST || "127.0.0.1" }, (info) => {
+// BENCH_PER_TURN=1 (bench/http.ts --control-per-turn): the answers held to the end of the loop's turn, as signpost does.
+const fetch = process.env.BENCH_PER_TURN === "1" ? answersPerTurn(app.fetch) : app.fetch;
+serve({ fetch, port: Number(process.env.PORT || 0), hostname: process.env.HOST || "127.0.0.1" }, (info) => {
   process.stderr.write(`${JSON.stringify({ message: "listening", url: `http://${info.address}:${info.port}` })}\n`);
 });
 process.once("SIGTERM", () => process.exit(0));

@@ -20,6 +20,7 @@ import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
+import { answersPerTurn } from "./answers-per-turn.ts";
 
 function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
   stream.write(`${JSON.stringify(entry)}\n`);
@@ -120,7 +121,7 @@ async function main() {
   });
 
   const { port, host: hostname, cacheMs } = settings;
-  const server = serve({ fetch: app.fetch, port, hostname }, (info) => {
+  const server = serve({ fetch: answersPerTurn(app.fetch), port, hostname }, (info) => {
     const host = info.family === "IPv6" ? `[${info.address}]` : info.address;
     writeLine(process.stderr, { message: "listening", url: `http://${host}:${info.port}`, ...stores.at, cacheMs });
   });

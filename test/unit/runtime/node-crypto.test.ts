@@ -1,0 +1,55 @@
+// node:crypto primitives of the signer: the HMAC by worked-out pads and shared scratch buffers must equal
+// createHmac's for every key and message shape, in any order of calls (the signer tests check whole URLs).
+import { createHash, createHmac, randomBytes } from "node:crypto";
+import { describe, expect, it } from "vitest";
+import { nodeCryptoSha256, nodeSha256 } from "../../../src/runtime/node-crypto.ts";
+
+const keys = {
+  "32 bytes (a derived signing key)": randomBytes(32),
+  "AWS4 + a 40-character secret": Buffer.from("AWS4wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
+  "exactly one block": randomBytes(64),
+  "longer than a block (hashed first)": randomBytes(100),
+  empty: Buffer.alloc(0),
+};
+const messages = {
+  empty: "",
+  "a string to sign": `AWS4-HMAC-SHA256\n20261201T130000Z\n20261201/eu-central-1/s3/aws4_request\n${"ab".repeat(32)}`,
+  "non-ASCII": "naïve ☃ 😀 Ω",
+  "a lone surrogate (UTF-8 replacement)": "x\ud800y",
+  "341 three-byte characters (1023 bytes: the last that fits)": "€".repeat(341),
+  "342 three-byte characters (through createHmac)": "€".repeat(342),
+  "1024 ASCII characters (through createHmac)": "a".repeat(1024),
+  "a 6 KB policy": "eyJ".repeat(2048),
+};
+const expected = (key: Buffer, data: string) => createHmac("sha256", key).update(data, "utf8").digest("hex");
+
+describe("node:crypto HMAC", () => {
+  for (const [backEnd, sha] of [["crypto.hash pads", nodeSha256], ["createHmac (no crypto.hash)", nodeCryptoSha256(null)]] as const) {
+    describe(backEnd, () => {
+      for (const [keyName, raw] of Object.entries(keys)) {
+        it(`equals createHmac: key ${keyName}, every message`, () => {
+          const key = sha.importKey(new Uint8Array(raw));
+          for (const data of Object.values(messages)) {
+            expect(sha.hmacHex(key, data)).toBe(expected(raw, data));
+            expect(Buffer.from(sha.hmac(key, data)).toString("hex")).toBe(expected(raw, data));
+          }
+        });
+      }
+
+      it("keeps keys and lengths apart when calls interleave (shared scratch buffers)", () => {
+        const raws = Object.values(keys);
+        const imported = raws.map((raw) => sha.importKey(new Uint8Array(raw)));
+        const datas = Object.values(messages);
+        for (let i = 0; i < 200; i++) {
+          const k = (i * 7) % raws.length;
+          const data = `${datas[(i * 3) % datas.length]}${"z".repeat(i % 5)}`;
+          expect(sha.hmacHex(imported[k]!, data)).toBe(expected(raws[k]!, data));
+        }
+      });
+    });
+  }
+
+  it("hashes as SHA-256 does", () => {
+    for (const data of Object.values(messages)) expect(nodeSha256.sha256Hex(data)).toBe(createHash("sha256").update(data, "utf8").digest("hex"));
+  });
+});
