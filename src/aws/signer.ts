@@ -166,6 +166,23 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
   let lastDate = NaN;
   let lastTime = "";
 
+  // The fixed parameters, in canonical (encoded-name) order; only extra ones need a sort. The same for every URL
+  // of an answer and of a second with one key: the last one is kept.
+  let lastQuery: { id: string; time: string; region: string; service: string; expiresIn: number; token: string | undefined; names: string | undefined; query: string } | undefined;
+  function fixedQuery({ accessKeyId, sessionToken }: Credentials, time: string, region: string, service: string, expiresIn: number, names: string | undefined): string {
+    const q = lastQuery;
+    if (q && q.id === accessKeyId && q.time === time && q.region === region && q.service === service && q.expiresIn === expiresIn && q.token === sessionToken && q.names === names) return q.query;
+    // Encoded part by part: the id, region and service are unreserved in practice, so only a check each.
+    const credential = `${encodeRfc3986(accessKeyId)}%2F${time.slice(0, 8)}%2F${encodeRfc3986(region)}%2F${encodeRfc3986(service)}%2Faws4_request`;
+    const query =
+      `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${credential}&X-Amz-Date=${time}` +
+      `&X-Amz-Expires=${encodeRfc3986(String(expiresIn))}` +
+      (sessionToken ? `&X-Amz-Security-Token=${encodeRfc3986(sessionToken)}` : "") +
+      `&X-Amz-SignedHeaders=${names !== undefined ? encodeRfc3986(names) : "host"}`;
+    lastQuery = { id: accessKeyId, time, region, service, expiresIn, token: sessionToken, names, query };
+    return query;
+  }
+
   return {
     presign(request) {
       const { credentials, region } = request;
@@ -177,16 +194,8 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
         lastTime = amzDate(request.date);
       }
       const time = lastTime;
-      // Encoded part by part: the id, region and service are unreserved in practice, so only a check each.
-      const credential = `${encodeRfc3986(credentials.accessKeyId)}%2F${time.slice(0, 8)}%2F${encodeRfc3986(region)}%2F${encodeRfc3986(service)}%2Faws4_request`;
       const signedHeaders = request.headers ? canonicalHeaders({ ...request.headers, host: request.host }) : undefined;
-
-      // The fixed parameters, in canonical (encoded-name) order; only extra ones need a sort.
-      let query =
-        `X-Amz-Algorithm=AWS4-HMAC-SHA256&X-Amz-Credential=${credential}&X-Amz-Date=${time}` +
-        `&X-Amz-Expires=${encodeRfc3986(String(request.expiresIn))}` +
-        (credentials.sessionToken ? `&X-Amz-Security-Token=${encodeRfc3986(credentials.sessionToken)}` : "") +
-        `&X-Amz-SignedHeaders=${signedHeaders ? encodeRfc3986(signedHeaders.names) : "host"}`;
+      let query = fixedQuery(credentials, time, region, service, request.expiresIn, signedHeaders?.names);
       // Encoded names and values hold no '&' or '=', so the fixed part splits back into its pairs.
       if (request.query) query = joinSorted([...query.split("&").map((pair) => pair.split("=") as Pair), ...encodedPairs(request.query)]);
 

@@ -11,7 +11,7 @@ import { type Context, fieldsOf, queryValues, respond } from "../http/context.ts
 import { presignedAnswer } from "../http/presigned.ts";
 import { parseExpiration } from "../domain/presign.ts";
 import type { Services } from "../services.ts";
-import { objectUrl, type StorageOperation, type Target } from "./storage.ts";
+import { objectUrl, type ObjectUrl, type StorageOperation, type Target } from "./storage.ts";
 
 export const MAX_BATCH = 1000;
 
@@ -70,20 +70,25 @@ export function batchOperations(s: Services): Record<string, StorageOperation> {
       const caller = c.get("caller");
       const grantFor = s.presign.grants(caller, { accountId: target.accountId, bucket: target.bucket, expiration: parseExpiration(queryValues(c, "expiration")) });
       // Every file is authorized before any URL is made: a refusal leaves no URL and no audit line behind.
+      // Files share a few grants (one per use and prefix): each is awaited once, in the files' order.
       const grants: Grant[] = [];
+      const granted = new Map<Promise<Grant>, Grant>();
       for (const [i, file] of parsed.entries()) {
         try {
-          grants.push(await grantFor(OPERATION_OF[file.method], file.key, useOf(file.method)));
+          const pending = grantFor(OPERATION_OF[file.method], file.key, useOf(file.method));
+          let grant = granted.get(pending);
+          if (grant === undefined) granted.set(pending, (grant = await pending));
+          grants.push(grant);
           file.request?.limits(caller);
         } catch (error) {
           aboutFile(i, file.key, error);
         }
       }
-      const made = [];
-      for (const [i, { key, method, request }] of parsed.entries()) made.push(await objectUrl(s, grants[i]!, target, key, method, request));
+      const making = parsed.map(({ key, method, request }, i) => objectUrl(s, grants[i]!, target, key, method, request));
+      const made = making.some((url) => url instanceof Promise) ? await Promise.all(making) : (making as ObjectUrl[]);
       const soonest = grants.reduce((a, b) => (b.expiresAt < a.expiresAt ? b : a));
       const [answer, headers] = presignedAnswer({ urls: made.map((url, i) => ({ filename: parsed[i]!.key, method: parsed[i]!.method, ...url.answer })) }, soonest);
-      for (const url of made) s.audit(c, { ...url.audit(answer["expires-at"]), batch: true });
+      for (const url of made) s.audit(c, url.audit(answer["expires-at"], { batch: true }));
       return respond(c, answer, 200, headers);
     },
   };

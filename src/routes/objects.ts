@@ -26,7 +26,7 @@ export function objectRoutes(s: Services, operations: Record<string, StorageOper
     request?.limits(c.get("caller"));
     const made = await objectUrl(s, grant, target, key, method, request);
     const [answer, headers] = presignedAnswer(made.answer, grant);
-    s.audit(c, { ...made.audit(answer["expires-at"]), redirect: redirect || undefined });
+    s.audit(c, made.audit(answer["expires-at"], redirect ? { redirect } : undefined));
     if (redirect) return new Response(null, { status: 302, headers: { ...headers, location: made.url } });
     return respond(c, answer, 200, headers);
   };

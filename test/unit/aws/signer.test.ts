@@ -412,6 +412,29 @@ describe("signed headers: type, digest, size, If-None-Match, checksum (upload pi
   });
 });
 
+describe("one URL after another at one signing time (the signer keeps the last fixed query)", () => {
+  // Each request differs from the one before in one part of the fixed query only: a kept query that missed the
+  // difference would sign the previous URL's parameters.
+  const base = request(TARGETS[0]!, "kept/query.txt");
+  const changes: [string, PresignRequest][] = [
+    ["with a session token", { ...base, credentials: { ...CREDS, sessionToken: TEMP_CREDS.sessionToken! } }],
+    ["another lifetime", { ...base, expiresIn: 60 }],
+    ["a signed header", { ...base, headers: { "content-type": "image/png" } }],
+    ["another access key id, same secret", { ...base, credentials: { ...CREDS, accessKeyId: "AKIAI44QH8DHBEXAMPLE" } }],
+    ["another region", { ...base, region: "eu-west-1" }],
+    ["another service", { ...base, service: "s3-object-lambda" }],
+    ["a second later", { ...base, date: new Date(base.date.getTime() + 1000) }],
+  ];
+  // base, change, base, change...: each change comes right after the request it differs from in that part alone.
+  const sequence: [string, PresignRequest][] = [["base", base], ...changes.flatMap(([label, r]): [string, PresignRequest][] => [[label, r], [`base after ${label}`, base]])];
+  for (const [name, backEnd] of [["node:crypto", nodePresigner], ["web crypto", webPresigner]] as const) {
+    it(`${name}: every URL equals smithy's`, async () => {
+      const presigner = backEnd();
+      for (const [label, r] of sequence) expect(await presigner.presign(r), label).toBe(await smithyPresign(r, "node"));
+    });
+  }
+});
+
 describe("signing-key cache", () => {
   const secretA = "secretAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA";
   const secretB = "secretBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBBB";
