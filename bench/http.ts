@@ -15,7 +15,9 @@
 // interleaved rounds (the order rotates each round). The table shows medians over rounds; each ratio is the median
 // of per-round ratios. Server CPU µs per request comes from /proc/<pid>/stat of the server process: it does not
 // depend on how much CPU the load generator or other tenants took, so on this shared 2-core machine it is the
-// steadier comparison (printed as "by CPU time"). Latencies are recorded per response (sub-millisecond).
+// steadier comparison (printed as "by CPU time"). Latencies are recorded per response (sub-millisecond). "Client
+// wake-ups/req" are autocannon's context switches per request (/proc/self/status): each is an answer that found the
+// client asleep, and waking it costs the server's CPU on loopback (more in a VM); it does not depend on the host.
 // --compare=DIR: one more contender, `npm start` in another checkout (say, with a patch applied), cache warm, and its
 // ratio to signpost: how to measure a change to src/ before it lands.
 // --control[=µs]: one more contender, the floor spinning that long (default 60) before each answer: how much a
@@ -27,7 +29,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
-import { checkPresignedGet, fmt, median, SDK_EXTRA_QUERY, processCpuMicros, quantile, ROOT, type Server, startServer, table, verdict } from "./lib.ts";
+import { checkPresignedGet, contextSwitches, fmt, median, SDK_EXTRA_QUERY, processCpuMicros, quantile, ROOT, type Server, startServer, table, verdict } from "./lib.ts";
 import { summarizeProfile } from "./profile.ts";
 
 const args = process.argv.slice(2);
@@ -135,12 +137,15 @@ interface Run {
   serverCores: number;
   /** Share of one core this process (autocannon) used. */
   clientCores: number;
+  /** Context switches of autocannon's thread per request: how often an answer found the client asleep and woke it. */
+  clientWakeups: number;
 }
 
 async function load(server: Server, seconds: number): Promise<Run> {
   const latencies: number[] = [];
   const cpuBefore = processCpuMicros(server.pid);
   const ownBefore = process.cpuUsage();
+  const switchesBefore = contextSwitches("self");
   const started = performance.now();
   const result = await new Promise<autocannon.Result>((resolve, reject) => {
     const instance = autocannon(
@@ -153,6 +158,7 @@ async function load(server: Server, seconds: number): Promise<Run> {
   });
   const wall = (performance.now() - started) * 1000;
   const own = process.cpuUsage(ownBefore);
+  const switches = contextSwitches("self") - switchesBefore;
   const cpu = processCpuMicros(server.pid) - cpuBefore;
   const total = result.requests.total;
   if (result.non2xx || result.errors || result.timeouts || total === 0) {
@@ -166,6 +172,7 @@ async function load(server: Server, seconds: number): Promise<Run> {
     cpuMicros: cpu / total,
     serverCores: cpu / wall,
     clientCores: (own.user + own.system) / wall,
+    clientWakeups: switches / total,
   };
 }
 
@@ -239,6 +246,7 @@ async function main(): Promise<void> {
       cpuMicrosPerRequest: round2(med(id, "cpuMicros")),
       serverCores: round2(med(id, "serverCores")),
       clientCores: round2(med(id, "clientCores")),
+      clientWakeupsPerRequest: round2(med(id, "clientWakeups")),
       rounds: runs.get(id)!.map((run) => Math.round(run.rps)),
     }));
     const ratioOf = (a: string, b: string, field: "rps" | "cpuMicros") =>
@@ -274,8 +282,8 @@ async function main(): Promise<void> {
     console.log(`\nHTTP, Node ${process.version}: autocannon, ${CONNECTIONS} connections, pipelining 1, ${ROUNDS} rounds x ${DURATION_S} s, medians\n`);
     console.log(
       table(
-        ["server", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "server cores", "client cores", "req/s per round"],
-        results.map((r) => [r.name, fmt(r.requestsPerSecond), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.cpuMicrosPerRequest.toFixed(1), r.serverCores.toFixed(2), r.clientCores.toFixed(2), r.rounds.map((n) => fmt(n)).join(" / ")]),
+        ["server", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "server cores", "client cores", "client wake-ups/req", "req/s per round"],
+        results.map((r) => [r.name, fmt(r.requestsPerSecond), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.cpuMicrosPerRequest.toFixed(1), r.serverCores.toFixed(2), r.clientCores.toFixed(2), r.clientWakeupsPerRequest.toFixed(2), r.rounds.map((n) => fmt(n)).join(" / ")]),
       ),
     );
     console.log("");
