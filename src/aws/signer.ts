@@ -144,15 +144,36 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
     for (const part of [day, region, service, "aws4_request"]) {
       raw = await crypto.hmac(await crypto.importKey(raw), part);
     }
-    const key = await crypto.importKey(raw);
-    if (signingKeys.size >= MAX_CACHED_KEYS) signingKeys.clear();
-    signingKeys.set(`${day}\n${region}\n${service}\n${secret}`, key);
-    return key;
+    return crypto.importKey(raw);
   }
 
-  /** The SigV4 signing key: at once from the cache, else derived (a promise). */
-  const signingKey = (secret: string, day: string, region: string, service: string): Key | Promise<Key> =>
-    cachedKey(secret, day, region, service) ?? deriveKey(secret, day, region, service);
+  // Derivations under way: the URLs of a batch are made without waiting for each other, and all but the first
+  // would otherwise derive the same new key again.
+  const deriving = new Map<string, Promise<Key>>();
+
+  /** The SigV4 signing key: at once from the cache, else derived (a promise, shared while it is under way). */
+  function signingKey(secret: string, day: string, region: string, service: string): Key | Promise<Key> {
+    const cached = cachedKey(secret, day, region, service);
+    if (cached !== undefined) return cached;
+    const id = `${day}\n${region}\n${service}\n${secret}`;
+    let derived = deriving.get(id);
+    if (!derived) {
+      derived = deriveKey(secret, day, region, service).then(
+        (key) => {
+          deriving.delete(id);
+          if (signingKeys.size >= MAX_CACHED_KEYS) signingKeys.clear();
+          signingKeys.set(id, key);
+          return key;
+        },
+        (error: unknown) => {
+          deriving.delete(id); // the next URL tries again
+          throw error;
+        },
+      );
+      deriving.set(id, derived);
+    }
+    return derived;
+  }
 
   /** The hex signature of a canonical request (https://docs.aws.amazon.com/IAM/latest/UserGuide/create-signed-request.html). */
   function signature(canonicalRequest: string, time: string, region: string, service: string, secret: string): string | Promise<string> {

@@ -84,7 +84,13 @@ export function batchOperations(s: Services): Record<string, StorageOperation> {
           aboutFile(i, file.key, error);
         }
       }
-      const making = parsed.map(({ key, method, request }, i) => objectUrl(s, grants[i]!, target, key, method, request));
+      const making: (ObjectUrl | Promise<ObjectUrl>)[] = [];
+      try {
+        for (const [i, { key, method, request }] of parsed.entries()) making.push(objectUrl(s, grants[i]!, target, key, method, request));
+      } catch (error) {
+        for (const url of making) if (url instanceof Promise) url.catch(() => {}); // the request fails with `error` alone
+        throw error;
+      }
       const made = making.some((url) => url instanceof Promise) ? await Promise.all(making) : (making as ObjectUrl[]);
       const soonest = grants.reduce((a, b) => (b.expiresAt < a.expiresAt ? b : a));
       const [answer, headers] = presignedAnswer({ urls: made.map((url, i) => ({ filename: parsed[i]!.key, method: parsed[i]!.method, ...url.answer })) }, soonest);

@@ -52,7 +52,10 @@ function paddedHmacHex(hash: typeof nodeCrypto.hash) {
     if (view.length !== length) view = inner.subarray(0, length);
     key.outerPad.copy(outer, 0);
     outer.write(hash("sha256", view, "hex"), BLOCK, "hex"); // a hex answer costs a quarter of a Buffer one here
-    return hash("sha256", outer, "hex");
+    const signature = hash("sha256", outer, "hex");
+    inner.fill(0, 0, BLOCK); // no copy of a key's pad left behind in the scratch buffers
+    outer.fill(0, 0, BLOCK);
+    return signature;
   };
 }
 

@@ -418,6 +418,8 @@ describe("one URL after another at one signing time (the signer keeps the last f
   const base = request(TARGETS[0]!, "kept/query.txt");
   const changes: [string, PresignRequest][] = [
     ["with a session token", { ...base, credentials: { ...CREDS, sessionToken: TEMP_CREDS.sessionToken! } }],
+    ["with another session token", { ...base, credentials: { ...CREDS, sessionToken: `${TEMP_CREDS.sessionToken!}x` } }],
+    ["other signed headers", { ...base, headers: { "content-type": "image/jpeg", "content-length": "10" } }],
     ["another lifetime", { ...base, expiresIn: 60 }],
     ["a signed header", { ...base, headers: { "content-type": "image/png" } }],
     ["another access key id, same secret", { ...base, credentials: { ...CREDS, accessKeyId: "AKIAI44QH8DHBEXAMPLE" } }],
@@ -539,4 +541,39 @@ describe("signing-key cache", () => {
     await sign(credsB, TARGETS[0]!, DATES[0]!);
     expect(derivations).toBe(5);
   });
+
+  // A batch makes its URLs without waiting for each other: a new key must be derived once for all of them, and a
+  // derivation that fails must not stay cached.
+  for (const [name, base] of [["node:crypto", nodeSha256], ["web crypto", webCryptoSha256()]] as const) {
+    it(`${name}: derives a new key once for many URLs asked for at once, and again after a failed derivation`, async () => {
+      let derivations = 0;
+      let failNext = false;
+      const counting = {
+        ...base,
+        hmac: (key: never, data: string) => {
+          if (data === "aws4_request") {
+            derivations++;
+            if (failNext) {
+              failNext = false;
+              throw new Error("derivation failed");
+            }
+          }
+          return base.hmac(key, data);
+        },
+      } as Sha256Impl<unknown>;
+      const presigner = createPresigner(counting);
+      const requests = Array.from({ length: 100 }, (_, i) => request(TARGETS[0]!, `batch/${i}.jpg`, { credentials: credsA, date: DATES[2]! }));
+      const urls = await Promise.all(requests.map((r) => presigner.presign(r)));
+      expect(derivations).toBe(1);
+      for (const i of [0, 57, 99]) expect(urls[i]).toBe(await smithyPresign(requests[i]!, "node"));
+
+      failNext = true;
+      const other = request(TARGETS[0]!, "k", { credentials: credsB, date: DATES[2]! });
+      const failed = await Promise.allSettled([presigner.presign(other), presigner.presign(other)]);
+      expect(failed.map((result) => result.status)).toEqual(["rejected", "rejected"]);
+      expect(derivations).toBe(2);
+      expect(await presigner.presign(other)).toBe(await smithyPresign(other, "node"));
+      expect(derivations).toBe(3);
+    });
+  }
 });
