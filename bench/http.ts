@@ -1,10 +1,11 @@
 // Presigned URLs over HTTP: the real Node server (`npm start`) against an AWS SDK baseline and the HTTP floor.
 //
-//   npx tsx bench/http.ts [--json] [--duration=s] [--connections=n] [--rounds=n] [--profile[=dir]] [--compare=dir] [--control[=µs]] [--control-per-turn]
+//   npx tsx bench/http.ts [--json] [--duration=s] [--connections=n] [--rounds=n] [--profile[=dir]] [--compare=dir] [--control[=µs]] [--control-per-turn] [--deno]
 //
-// Four servers, each its own process, all on loopback:
+// Four servers (five with --deno), each its own process, all on loopback:
 //   signpost           `npm start` (temp SIGNPOST_DATA_DIR, SIGNPOST_ADMIN_TOKEN), account cache on (default 5 s)
 //   signpost, no cache the same with SIGNPOST_ACCOUNT_CACHE_MS=0: every request reads the account from the KV file
+//   signpost on Deno   with --deno: `deno task start` (Deno KV file, cache on), ratios printed without targets
 //   SDK baseline       bench/servers/sdk-baseline.ts: Hono + @aws-sdk/s3-request-presigner, bearer check, Map lookup
 //   HTTP floor         bench/servers/floor.ts: Hono answering a constant JSON of the same size, nothing else
 // The account is created through signpost's API. Every server answers GET /aws/storage/bench/<bucket>/<key> with the
@@ -45,6 +46,9 @@ const COMPARE = option("compare");
 // The floor made slower by a busy loop of this many µs per request, as a control (--control[=µs]).
 const CONTROL_US = args.some((a) => a === "--control" || a.startsWith("--control=")) ? Number(option("control") ?? 60) : undefined;
 // --control-per-turn: the control's answers held to the end of the event loop's turn, as signpost's are.
+// --deno: one more contender, signpost on Deno. Off by default: while a Deno server is up, the floor's rate falls
+// (about 72k to 57k req/s here, cause not found; idle, the Deno process uses no CPU), which would flatter the ratios.
+const DENO = args.includes("--deno");
 const CONTROL_PER_TURN = args.includes("--control-per-turn");
 const log = (message: string) => {
   if (!JSON_OUTPUT) console.error(message);
@@ -192,7 +196,10 @@ async function main(): Promise<void> {
     servers.push(signpost);
     const uncached = await startSignpost("signpost, no cache", { SIGNPOST_ACCOUNT_CACHE_MS: "0" });
     servers.push(uncached);
-    for (const server of [signpost, uncached]) {
+    // `deno task start` (src/runtime/deno-start.ts runs deno.ts with the permissions it computes): its CPU is deno.ts's.
+    const onDeno = !DENO ? undefined : await startServer("signpost on Deno", "node_modules/.bin/deno", ["task", "start"], { SIGNPOST_DATA_DIR: tempDir("deno"), SIGNPOST_ADMIN_TOKEN: TOKEN }, "src/runtime/deno.ts");
+    if (onDeno) servers.push(onDeno);
+    for (const server of [signpost, uncached, ...(onDeno ? [onDeno] : [])]) {
       const created = await api(server.url, "PUT", `/AwsAccount/${ACCOUNT_ID}`, ACCOUNT);
       if (created.status !== 201) throw new Error(`${server.name}: PUT /AwsAccount answered ${created.status}: ${created.text}`);
     }
@@ -218,6 +225,7 @@ async function main(): Promise<void> {
     const contenders: Contender[] = [
       { id: "signpost", name: "signpost (cache warm)", server: signpost },
       { id: "signpost-nocache", name: "signpost (no cache: KV read)", server: uncached },
+      ...(onDeno ? [{ id: "signpost-deno", name: "signpost on Deno (cache warm)", server: onDeno }] : []),
       { id: "sdk", name: "SDK baseline (s3-request-presigner)", server: sdk },
       { id: "floor", name: "HTTP floor (constant JSON)", server: floor },
       ...(compared ? [{ id: "compared", name: `signpost from ${COMPARE} (cache warm)`, server: compared }] : []),
@@ -257,6 +265,7 @@ async function main(): Promise<void> {
       { name: "signpost (no cache) vs SDK baseline", of: "signpost-nocache", vs: "sdk", target: 8 },
       { name: "signpost (no cache) vs HTTP floor", of: "signpost-nocache", vs: "floor", target: 0.5 },
       { name: "signpost (no cache) vs signpost (cache warm)", of: "signpost-nocache", vs: "signpost" },
+      ...(onDeno ? [{ name: "signpost on Deno vs SDK baseline (on Node)", of: "signpost-deno", vs: "sdk" }, { name: "signpost on Deno vs HTTP floor (on Node)", of: "signpost-deno", vs: "floor" }] : []),
       ...(compared ? [{ name: `signpost from ${COMPARE} vs signpost`, of: "compared", vs: "signpost" }] : []),
     ].map((r: { name: string; of: string; vs: string; target?: number }) => {
       const value = ratioOf(r.of, r.vs, "rps");

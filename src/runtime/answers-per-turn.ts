@@ -2,6 +2,8 @@
 // handles the next request, writes again: each write finds the client asleep and pays to wake it (on loopback and in
 // a VM, the wake-up is the sender's CPU). Held back to the end of the event loop's turn, the answers to every
 // request read in that turn go out back to back and wake the client once. bench/http.ts's control run measures it.
+// Node and Deno serve through it (src/runtime/node.ts, deno.ts).
+import { setImmediate } from "node:timers";
 
 type Fetch<Env> = (request: Request, env: Env) => Response | Promise<Response>;
 

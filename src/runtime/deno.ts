@@ -18,6 +18,7 @@ import { denoIo, readEnv } from "./deno-io.ts";
 import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, type PostgresStores, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
+import { answersPerTurn } from "./answers-per-turn.ts";
 
 function log(stream: "stdout" | "stderr", entry: Record<string, unknown>) {
   (stream === "stdout" ? console.log : console.error)(JSON.stringify(entry));
@@ -99,7 +100,7 @@ async function main() {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
         log("stderr", { message: "listening", url: `http://${host}:${port}`, ...(shared ? { database: shared.db.where } : { dataDir }), cacheMs });
       },
-    }, app.fetch);
+    }, answersPerTurn(app.fetch)); // Deno's server writes each answer at once too: the same wake-ups (BENCHMARKS.md, part 8)
   } catch (error) {
     if (error instanceof Deno.errors.AddrInUse) throw new SettingError(`port ${port} on ${hostname} is in use: set PORT to another (0 picks a free one)`);
     if (error instanceof Deno.errors.AddrNotAvailable) throw new SettingError(`HOST ${hostname} is not an address of this machine`);
