@@ -47,7 +47,7 @@ const COMPARE = option("compare");
 const CONTROL_US = args.some((a) => a === "--control" || a.startsWith("--control=")) ? Number(option("control") ?? 60) : undefined;
 // --control-per-turn: the control's answers held to the end of the event loop's turn, as signpost's are.
 // --deno: one more contender, signpost on Deno. Off by default: while a Deno server is up, the floor's rate falls
-// (about 72k to 57k req/s here, cause not found; idle, the Deno process uses no CPU), which would flatter the ratios.
+// (about 72k to 57k req/s here; cause not found: BENCHMARKS.md part 8), which would flatter the ratios.
 const DENO = args.includes("--deno");
 const CONTROL_PER_TURN = args.includes("--control-per-turn");
 const log = (message: string) => {
