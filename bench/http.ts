@@ -46,10 +46,10 @@ const COMPARE = option("compare");
 // The floor made slower by a busy loop of this many µs per request, as a control (--control[=µs]).
 const CONTROL_US = args.some((a) => a === "--control" || a.startsWith("--control=")) ? Number(option("control") ?? 60) : undefined;
 // --control-per-turn: the control's answers held to the end of the event loop's turn, as signpost's are.
+const CONTROL_PER_TURN = args.includes("--control-per-turn");
 // --deno: one more contender, signpost on Deno. Off by default: while a Deno server is up, the floor's rate falls
 // (about 72k to 57k req/s here; cause not found: BENCHMARKS.md part 8), which would flatter the ratios.
 const DENO = args.includes("--deno");
-const CONTROL_PER_TURN = args.includes("--control-per-turn");
 const log = (message: string) => {
   if (!JSON_OUTPUT) console.error(message);
 };

@@ -3,7 +3,7 @@
 // nothing else: no auth, no account lookup, no signing, no request log.
 import { serve } from "@hono/node-server";
 import { Hono } from "hono";
-import { answersPerTurn } from "../../src/runtime/answers-per-turn.ts";
+import { answersPerTurn } from "../../src/runtime/per-turn.ts";
 
 const body = process.env.BENCH_BODY;
 if (!body) throw new Error("BENCH_BODY is required");

@@ -126,18 +126,14 @@ function then<T, R>(value: T | Promise<T>, next: (value: T) => R | Promise<R>): 
 }
 
 export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSigner {
-  // Derived keys change once a day per secret/region/service; deriving costs four HMACs.
-  const signingKeys = new Map<string, Key>();
+  // Derived keys change once a day per secret/region/service; deriving costs four HMACs. A key being derived is
+  // kept as its promise: the URLs of a batch are made without waiting for each other, and all but the first would
+  // otherwise derive the same new key again.
+  const signingKeys = new Map<string, Key | Promise<Key>>();
   const encoder = new TextEncoder();
 
   // The key used last, checked before the map: a busy server signs mostly with the same few keys.
   let last: { secret: string; day: string; region: string; service: string; key: Key } | undefined;
-  function cachedKey(secret: string, day: string, region: string, service: string): Key | undefined {
-    if (last && last.secret === secret && last.day === day && last.region === region && last.service === service) return last.key;
-    const key = signingKeys.get(`${day}\n${region}\n${service}\n${secret}`);
-    if (key !== undefined) last = { secret, day, region, service, key };
-    return key;
-  }
 
   async function deriveKey(secret: string, day: string, region: string, service: string): Promise<Key> {
     let raw = encoder.encode(`AWS4${secret}`);
@@ -147,31 +143,27 @@ export function createPresigner<Key>(crypto: Sha256<Key>): Presigner & HeaderSig
     return crypto.importKey(raw);
   }
 
-  // Derivations under way: the URLs of a batch are made without waiting for each other, and all but the first
-  // would otherwise derive the same new key again.
-  const deriving = new Map<string, Promise<Key>>();
-
   /** The SigV4 signing key: at once from the cache, else derived (a promise, shared while it is under way). */
   function signingKey(secret: string, day: string, region: string, service: string): Key | Promise<Key> {
-    const cached = cachedKey(secret, day, region, service);
-    if (cached !== undefined) return cached;
+    if (last && last.secret === secret && last.day === day && last.region === region && last.service === service) return last.key;
     const id = `${day}\n${region}\n${service}\n${secret}`;
-    let derived = deriving.get(id);
-    if (!derived) {
-      derived = deriveKey(secret, day, region, service).then(
-        (key) => {
-          deriving.delete(id);
-          if (signingKeys.size >= MAX_CACHED_KEYS) signingKeys.clear();
-          signingKeys.set(id, key);
-          return key;
-        },
-        (error: unknown) => {
-          deriving.delete(id); // the next URL tries again
-          throw error;
-        },
-      );
-      deriving.set(id, derived);
+    const found = signingKeys.get(id);
+    if (found !== undefined) {
+      if (!(found instanceof Promise)) last = { secret, day, region, service, key: found };
+      return found;
     }
+    if (signingKeys.size >= MAX_CACHED_KEYS) signingKeys.clear();
+    const derived: Promise<Key> = deriveKey(secret, day, region, service).then(
+      (key) => {
+        signingKeys.set(id, key);
+        return key;
+      },
+      (error: unknown) => {
+        if (signingKeys.get(id) === derived) signingKeys.delete(id); // the next URL tries again
+        throw error;
+      },
+    );
+    signingKeys.set(id, derived);
     return derived;
   }
 

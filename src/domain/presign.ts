@@ -131,19 +131,21 @@ export function presigning(deps: { accounts: AccountReader; signing: Signing; pr
 
   /**
    * Grants for many keys of one bucket at one signing time (a batch): each key authorized on its own, the account
-   * found once, and the credentials chosen once per use and prefix (scoped credentials differ by prefix).
+   * found once, and the credentials chosen once per use and prefix (scoped credentials differ by prefix). A grant
+   * already made is handed out as it is, not as a promise: a batch of many keys then waits once per grant.
    */
   function grants(caller: Caller, target: Pick<GrantRequest, "accountId" | "bucket" | "expiration">) {
     const date = new Date(deps.now());
     let account: Promise<AwsAccount> | undefined;
-    const chosen = new Map<string, Promise<Grant>>();
-    return (operation: ObjectOperation, key: string, use: Use): Promise<Grant> => {
+    const chosen = new Map<string, Grant | Promise<Grant>>();
+    return (operation: ObjectOperation, key: string, use: Use): Grant | Promise<Grant> => {
       const allowed = authorize(caller, target, operation, key);
       const id = `${use}\n${allowed.expiration}\n${allowed.prefix ?? ""}`;
       let granted = chosen.get(id);
       if (!granted) {
-        granted = (account ??= deps.accounts.find(target.accountId)).then((found) => issue(caller, found, target.bucket, allowed, use, date));
-        chosen.set(id, granted);
+        const pending = (account ??= deps.accounts.find(target.accountId)).then((found) => issue(caller, found, target.bucket, allowed, use, date));
+        pending.then((grant) => chosen.set(id, grant), () => {}); // a refusal stays the promise: each file awaiting it is refused
+        chosen.set(id, (granted = pending));
       }
       return granted;
     };

@@ -70,15 +70,12 @@ export function batchOperations(s: Services): Record<string, StorageOperation> {
       const caller = c.get("caller");
       const grantFor = s.presign.grants(caller, { accountId: target.accountId, bucket: target.bucket, expiration: parseExpiration(queryValues(c, "expiration")) });
       // Every file is authorized before any URL is made: a refusal leaves no URL and no audit line behind.
-      // Files share a few grants (one per use and prefix): each is awaited once, in the files' order.
+      // Files share a few grants (one per use and prefix): each is waited for once, in the files' order.
       const grants: Grant[] = [];
-      const granted = new Map<Promise<Grant>, Grant>();
       for (const [i, file] of parsed.entries()) {
         try {
-          const pending = grantFor(OPERATION_OF[file.method], file.key, useOf(file.method));
-          let grant = granted.get(pending);
-          if (grant === undefined) granted.set(pending, (grant = await pending));
-          grants.push(grant);
+          const granted = grantFor(OPERATION_OF[file.method], file.key, useOf(file.method));
+          grants.push(granted instanceof Promise ? await granted : granted);
           file.request?.limits(caller);
         } catch (error) {
           aboutFile(i, file.key, error);

@@ -18,7 +18,7 @@ import { denoIo, readEnv } from "./deno-io.ts";
 import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, type PostgresStores, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
-import { answersPerTurn } from "./answers-per-turn.ts";
+import { answersPerTurn } from "./per-turn.ts";
 
 function log(stream: "stdout" | "stderr", entry: Record<string, unknown>) {
   (stream === "stdout" ? console.log : console.error)(JSON.stringify(entry));

@@ -20,7 +20,7 @@ import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
-import { answersPerTurn } from "./answers-per-turn.ts";
+import { answersPerTurn, perTurn } from "./per-turn.ts";
 
 function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
   stream.write(`${JSON.stringify(entry)}\n`);
@@ -31,18 +31,9 @@ function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
  * makes one write for many requests instead of two system calls for each. Flushed on exit, too.
  */
 function batchedLines(stream: NodeJS.WriteStream): (entry: Record<string, unknown>) => void {
-  let pending = "";
-  const flush = () => {
-    if (pending === "") return;
-    const lines = pending;
-    pending = "";
-    stream.write(lines);
-  };
-  process.on("exit", flush);
-  return (entry) => {
-    if (pending === "") setImmediate(flush);
-    pending += `${JSON.stringify(entry)}\n`;
-  };
+  const lines = perTurn<string>((ready) => stream.write(`${ready.join("\n")}\n`));
+  process.on("exit", lines.flush);
+  return (entry) => lines.add(JSON.stringify(entry));
 }
 
 const files: SecretFiles = {

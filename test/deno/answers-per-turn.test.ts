@@ -1,7 +1,7 @@
 // Runs in Deno (`deno task test`): the answers held to the end of the event loop's turn (runtime/deno.ts serves
 // through answersPerTurn), with node:timers' setImmediate as Deno gives it.
 /// <reference lib="deno.ns" />
-import { answersPerTurn } from "../../src/runtime/answers-per-turn.ts";
+import { answersPerTurn } from "../../src/runtime/per-turn.ts";
 
 function assertEquals(actual: unknown, expected: unknown, message = "") {
   if (JSON.stringify(actual) !== JSON.stringify(expected)) throw new Error(`${message} expected ${JSON.stringify(expected)}, got ${JSON.stringify(actual)}`);

@@ -1,11 +1,11 @@
-// The Node server's answers held to the end of the event loop's turn (runtime/answers-per-turn.ts): none is handed
+// The Node server's answers held to the end of the event loop's turn (answersPerTurn in runtime/per-turn.ts): none is handed
 // over early, all of one turn go together and in order, failures pass through, and a real server still answers
 // every request with its own body.
 import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { describe, expect, it } from "vitest";
-import { answersPerTurn } from "../../../src/runtime/answers-per-turn.ts";
+import { answersPerTurn } from "../../../src/runtime/per-turn.ts";
 
 const microtasks = async (n = 20) => {
   for (let i = 0; i < n; i++) await Promise.resolve();

@@ -1,0 +1,40 @@
+// Work gathered during a turn of the event loop and done once at its end (setImmediate): the server's answers and
+// its log lines. Node and Deno serve through answersPerTurn (src/runtime/node.ts, deno.ts).
+import { setImmediate } from "node:timers";
+
+/** Items added during a turn, handed to `flush` together at its end; `flush()` does it now (on exit). */
+export function perTurn<T>(flush: (items: T[]) => void): { add(item: T): void; flush(): void } {
+  let items: T[] = [];
+  const run = () => {
+    if (items.length === 0) return;
+    const ready = items;
+    items = [];
+    flush(ready);
+  };
+  return {
+    add(item) {
+      if (items.length === 0) setImmediate(run);
+      items.push(item);
+    },
+    flush: run,
+  };
+}
+
+type Fetch<Env> = (request: Request, env: Env) => Response | Promise<Response>;
+
+/**
+ * `fetch` whose answers are handed over together once per turn. The servers write each answer the moment its
+ * handler returns, so a busy one writes an answer, handles the next request, writes again: each write finds the
+ * client asleep and pays to wake it (on loopback and in a VM, the wake-up is the sender's CPU). Held to the turn's
+ * end, the answers to every request read in it go out back to back and wake the client once (BENCHMARKS.md, part 8).
+ */
+export function answersPerTurn<Env>(fetch: Fetch<Env>): (request: Request, env: Env) => Promise<Response> {
+  const answers = perTurn<() => void>((ready) => {
+    for (const hand of ready) hand();
+  });
+  const hold = (response: Response) => new Promise<Response>((resolve) => answers.add(() => resolve(response)));
+  return (request, env) => {
+    const answer = fetch(request, env);
+    return answer instanceof Response ? hold(answer) : answer.then(hold);
+  };
+}
