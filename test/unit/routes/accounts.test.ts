@@ -175,6 +175,13 @@ describe("AwsAccount", () => {
     } as RequestInit);
     await expectOutcome(response, 413, /larger than/);
     expect(pulled).toBeLessThan(20);
+    // A body read whole for its Content-Length is measured again: in process nothing frames it by that length.
+    const understated = await app.request("/AwsAccount/acc", {
+      method: "PUT",
+      body: big,
+      headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json", "content-length": "10" },
+    });
+    await expectOutcome(understated, 413, /larger than 4096 bytes/);
     expect(await store.get("acc")).toBeNull();
   });
 
