@@ -5,7 +5,7 @@
 // 256 KiB, no redirects, https (http only on this machine), no link-local or metadata hosts.
 import { fetchOutbound, isRedirect } from "../aws/client.ts";
 import type { Log } from "../credentials/provider.ts";
-import { checkIssuerUrl, DEFAULT_CACHE_TTL, type PublicJwk, publicJwk, type TokenIntrospector } from "../domain/introspector.ts";
+import { checkIssuerUrl, DEFAULT_CACHE_TTL, isPlainHttp, type PublicJwk, publicJwk, type TokenIntrospector } from "../domain/introspector.ts";
 import { describeError, HttpError } from "../errors.ts";
 
 export const KID_COOLDOWN_MS = 30_000;
@@ -63,6 +63,8 @@ export function keySets(deps: { fetch?: typeof fetch; now: () => number; log: Lo
       // OpenID Connect Discovery 1.0, 4.3: the document must name the very issuer it was fetched for.
       if (discovery.issuer !== iss) problem("the discovery document names another issuer");
       uri = checkIssuerUrl(discovery.jwks_uri, "the discovery document's jwks_uri", problem);
+      // Only the admin gives an introspector an http address; an https issuer's document may not lead to one.
+      if (isPlainHttp(uri) && !isPlainHttp(iss)) problem("the discovery document of an https issuer names an http jwks_uri");
     }
     const set = await getJson(uri, "the key set");
     if (!Array.isArray(set.keys)) problem("the key set has no keys list");

@@ -88,6 +88,9 @@ export function checkIssuerUrl(value: unknown, what: string, fail: (message: str
   return value;
 }
 
+/** Is this (checked) issuer or key-set URL plain http, in any spelling of the scheme ("HTTP://" too)? */
+export const isPlainHttp = (url: string) => new URL(url).protocol === "http:";
+
 /** A public JWK signpost can verify with, reduced to the members that say what it is. */
 export function publicJwk(value: unknown, where: string, fail: (message: string) => never = invalid): PublicJwk {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return fail(`${where} must be a JWK object`);

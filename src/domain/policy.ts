@@ -138,6 +138,22 @@ export function requireAccountGrants(caller: Caller, account: { "access-key-id"?
   if (account["single-tenant"] && !caller.admin) throw new HttpError(403, "only the admin may set single-tenant");
 }
 
+/** What decides where an account's keys sign. */
+const ENDPOINT_FIELDS = ["region", "host", "path-style", "use-ssl"] as const;
+type Endpoint = { region: string; host?: string; "path-style": boolean; "use-ssl": boolean };
+
+/**
+ * A PATCH that keeps the stored keys (the caller did not give them) keeps where they sign, unless the admin sends it:
+ * the admin's keys moved to host payroll.s3.us-east-1.amazonaws.com, path style, would sign into bucket payroll for a
+ * manager whose policy names another bucket; moved to http, they would hand out signed URLs in the clear.
+ */
+export function requireKeptKeysStay(caller: Caller, stored: Endpoint, patched: Endpoint): void {
+  const moved = ENDPOINT_FIELDS.filter((field) => stored[field] !== patched[field]);
+  if (moved.length > 0 && !caller.admin) {
+    throw new HttpError(403, `only the admin may send the keys this account holds to another endpoint (${moved.join(", ")} changed): give the keys again (access-key-id and secret-access-key) to change it`);
+  }
+}
+
 /** May `caller` use `bucket` at all (the account checks read it with the account's credentials)? */
 export function requireBucket(caller: Caller, bucket: string): void {
   if (!caller.admin && !caller.policy.buckets.includes("*") && !caller.policy.buckets.includes(bucket)) refuse(`use bucket ${bucket}`);

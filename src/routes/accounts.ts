@@ -3,7 +3,7 @@
 import { Hono } from "hono/tiny";
 import { type AwsAccount, parseAwsAccount, publicView } from "../domain/account.ts";
 import { checkBucket, checkId } from "../domain/names.ts";
-import { requireAccount, requireAccountGrants, requireBucket, requireOperation } from "../domain/policy.ts";
+import { requireAccount, requireAccountGrants, requireBucket, requireKeptKeysStay, requireOperation } from "../domain/policy.ts";
 import { verifyAccount } from "../domain/verify.ts";
 import { HttpError } from "../errors.ts";
 import { mergePatch } from "../http/body.ts";
@@ -70,8 +70,10 @@ export function accountRoutes(s: Services) {
     if (keep && merged["access-key-id"] !== stored["access-key-id"]) throw new HttpError(400, "AwsAccount: a new access-key-id needs its secret-access-key");
     const input = parseAwsAccount(keep ? { ...merged, "secret-access-key": "kept" } : merged, id);
     requireAccountGrants(c.get("caller"), input);
-    if (keep) input["secret-access-key"] = sealed;
-    else if (input["secret-access-key"] !== undefined) input["secret-access-key"] = await s.sealer.seal(input["secret-access-key"], `AwsAccount/${id}`);
+    if (keep) {
+      requireKeptKeysStay(c.get("caller"), stored, input);
+      input["secret-access-key"] = sealed;
+    } else if (input["secret-access-key"] !== undefined) input["secret-access-key"] = await s.sealer.seal(input["secret-access-key"], `AwsAccount/${id}`);
     const { current } = await s.store.put(id, (now) => {
       if (now?.meta.versionId !== stored.meta.versionId) throw new HttpError(409, `AwsAccount/${id} changed while it was being patched: send the PATCH again`);
       return { resourceType: "AwsAccount", id, ...input, meta: nextMeta(now, s.now()) };

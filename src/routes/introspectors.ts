@@ -5,7 +5,7 @@ import { Hono } from "hono/tiny";
 import { isSealed } from "../crypto/seal.ts";
 import { objectFields } from "../domain/fields.ts";
 import {
-  introspectorProblem, type IntrospectorInput, introspectorWithin, parseIntrospector, publicIntrospector, requireIntrospectorWithin,
+  introspectorProblem, type IntrospectorInput, introspectorWithin, isPlainHttp, parseIntrospector, publicIntrospector, requireIntrospectorWithin,
   requireManageableIntrospector, type TokenIntrospector,
 } from "../domain/introspector.ts";
 import { checkId } from "../domain/names.ts";
@@ -32,7 +32,7 @@ export function introspectorRoutes(s: Services) {
    */
   async function writer(c: Context, id: string, input: IntrospectorInput) {
     // http:// reaches this machine's own services: only the admin may point signpost there.
-    if (!c.get("caller").admin && [input.jwt.iss, input.jwks_uri].some((url) => url?.startsWith("http:"))) {
+    if (!c.get("caller").admin && [input.jwt.iss, input.jwks_uri].some((url) => url !== undefined && isPlainHttp(url))) {
       throw new HttpError(403, "only the admin may give an introspector an http:// address (it reaches this machine's own services)");
     }
     const { secret: plain, ...jwt } = input.jwt;

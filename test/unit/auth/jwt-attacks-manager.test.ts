@@ -58,7 +58,7 @@ describe("managers", () => {
     const fetched: string[] = [];
     const t = app(fetched, (url) => (url.includes(":6379") ? Promise.reject(Object.assign(new TypeError("fetch failed"), { cause: { code: "ECONNREFUSED" } })) : new Response("<html>admin</html>", { status: 200 })));
     const manager = await t.createClient("mgr", MANAGER_POLICY);
-    for (const [id, uri] of [["scan1", "http://127.0.0.1:6379/"], ["scan2", "http://localhost:8500/v1/agent/self"], ["scan3", "http://[::1]:2375/containers/json"]] as const) {
+    for (const [id, uri] of [["scan1", "http://127.0.0.1:6379/"], ["scan2", "http://localhost:8500/v1/agent/self"], ["scan3", "http://[::1]:2375/containers/json"], ["scan4", "HTTP://127.0.0.1:6379/"], ["scan5", "Http://localhost:8500/"]] as const) {
       const put = await t.call({ method: "PUT", path: `/TokenIntrospector/${id}`, auth: manager, body: { type: "jwt", jwt: { iss: `https://${id}.example.com` }, jwks_uri: uri, policy: inside } });
       if (put.status !== 201) continue;
       // Unauthenticated: a forged token naming that issuer makes the fetch; the 503 says what the port did.
@@ -66,6 +66,22 @@ describe("managers", () => {
       expect(answer.status).toBe(503);
     }
     expect(fetched, `loopback URLs fetched at a non-admin's request: ${fetched.join(", ")}`).toEqual([]);
+    // The issuer itself, in capitals (a review, 2026-12-01): its discovery document would be fetched from loopback.
+    for (const iss of ["HTTP://127.0.0.1:6379", "hTTp://localhost:8500"]) {
+      expect((await t.call({ method: "PUT", path: "/TokenIntrospector/scan-iss", auth: manager, body: { type: "jwt", jwt: { iss }, policy: inside } })).status, iss).toBe(403);
+    }
+  });
+
+  it("HOLE: nor through the discovery document of an https issuer it names (a review, 2026-12-01)", async () => {
+    const fetched: string[] = [];
+    const iss = "https://attacker.example.com";
+    const t = app(fetched, (url) => (url === `${iss}/.well-known/openid-configuration` ? Response.json({ issuer: iss, jwks_uri: "http://127.0.0.1:6379/internal?x=1" }) : new Response("internal", { status: 200 })));
+    const manager = await t.createClient("mgr", MANAGER_POLICY);
+    expect((await t.call({ method: "PUT", path: "/TokenIntrospector/x", auth: manager, body: { type: "jwt", jwt: { iss }, policy: inside } })).status).toBe(201);
+    const answer = await t.call({ method: "POST", path: "/aws/storage/acc/uploads", auth: `Bearer ${forged(iss)}`, body: { filename: "x" } });
+    expect(answer.status).toBe(503);
+    expect(fetched).toEqual([`${iss}/.well-known/openid-configuration`]);
+    expect(t.seen.join("\n")).toMatch(/the discovery document of an https issuer names an http jwks_uri/);
   });
 
   it("HOLE: a PUT that switches an HS256 introspector to discovery stops accepting the old shared secret", async () => {

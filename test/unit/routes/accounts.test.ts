@@ -315,6 +315,23 @@ describe("account managers (issue 11, 3)", () => {
     expect((await call({ method: "PATCH", path: "/AwsAccount/mine", body: { host: "minio.internal:9000" } })).status).toBe(200);
   });
 
+  it("may not send keys they did not give to another endpoint: a PATCH that keeps them keeps where they sign (a review, 2026-12-01)", async () => {
+    const { call, createClient } = await withAccounts();
+    const manager = await createClient("ops", { operations: ["manage-accounts", "download"], accounts: ["sandbox"], buckets: ["photos"] });
+    // payroll.s3... path style: every key of bucket photos would be a key photos/... in bucket payroll, signed with the admin's keys.
+    for (const patch of [{ host: "payroll.s3.us-east-1.amazonaws.com", "path-style": true }, { host: "payroll.s3.us-east-1.amazonaws.com" }, { "use-ssl": false }, { region: "eu-west-1" }, { "path-style": true }]) {
+      const moved = await call({ method: "PATCH", path: "/AwsAccount/sandbox", auth: manager, body: patch });
+      expect(moved.status, JSON.stringify(patch)).toBe(403);
+      expect(moved.json.issue[0].diagnostics).toMatch(/only the admin may send the keys this account holds to another endpoint .*give the keys again/);
+    }
+    const url = new URL((await call({ method: "GET", path: "/aws/storage/sandbox/photos/salaries.csv", auth: manager })).json.url);
+    expect(url.host).toBe("photos.s3.us-east-1.amazonaws.com");
+    // What does not move the keys still patches; with keys of its own a manager may point them anywhere.
+    expect((await call({ method: "PATCH", path: "/AwsAccount/sandbox", auth: manager, body: { "path-style": false, "use-ssl": true } })).status).toBe(200);
+    expect((await call({ method: "PATCH", path: "/AwsAccount/sandbox", auth: manager, body: { host: "minio.example.com", ...KEYS } })).status).toBe(200);
+    expect((await call({ method: "PATCH", path: "/AwsAccount/sandbox", body: { host: "payroll.s3.us-east-1.amazonaws.com", "path-style": true } })).status).toBe(200);
+  });
+
   it("verify only buckets their policy names (it reads them with the account's credentials)", async () => {
     const { call, createClient } = await withAccounts();
     const manager = await createClient("ops", { operations: ["manage-accounts"], accounts: ["sandbox"], buckets: ["mine"] });
