@@ -138,19 +138,23 @@ export function requireAccountGrants(caller: Caller, account: { "access-key-id"?
   if (account["single-tenant"] && !caller.admin) throw new HttpError(403, "only the admin may set single-tenant");
 }
 
-/** What decides where an account's keys sign. */
-const ENDPOINT_FIELDS = ["region", "host", "path-style", "use-ssl"] as const;
-type Endpoint = { region: string; host?: string; "path-style": boolean; "use-ssl": boolean };
+/**
+ * What decides where an account's keys sign, and as whom: every field but the keys and single-tenant (which only the
+ * admin may set, and taking it away only narrows what clients get).
+ */
+const SIGNING_FIELDS = ["region", "host", "path-style", "use-ssl", "role-arn", "external-id", "role-session-name", "duration-seconds"] as const;
+type SigningSetup = { [field in (typeof SIGNING_FIELDS)[number]]?: string | number | boolean };
 
 /**
- * A PATCH that keeps the stored keys (the caller did not give them) keeps where they sign, unless the admin sends it:
- * the admin's keys moved to host payroll.s3.us-east-1.amazonaws.com, path style, would sign into bucket payroll for a
- * manager whose policy names another bucket; moved to http, they would hand out signed URLs in the clear.
+ * A PATCH that keeps the stored keys (the caller did not give them) changes nothing of how they sign, unless the
+ * admin sends it. Moved to host payroll.s3.us-east-1.amazonaws.com, path style, the admin's keys would sign into
+ * bucket payroll for a manager whose policy names another; with the role dropped, they would sign as themselves,
+ * for every bucket they reach; with another role, as that role, sending the hidden external-id along.
  */
-export function requireKeptKeysStay(caller: Caller, stored: Endpoint, patched: Endpoint): void {
-  const moved = ENDPOINT_FIELDS.filter((field) => stored[field] !== patched[field]);
-  if (moved.length > 0 && !caller.admin) {
-    throw new HttpError(403, `only the admin may send the keys this account holds to another endpoint (${moved.join(", ")} changed): give the keys again (access-key-id and secret-access-key) to change it`);
+export function requireKeptKeysStay(caller: Caller, stored: SigningSetup, patched: SigningSetup): void {
+  const changed = SIGNING_FIELDS.filter((field) => stored[field] !== patched[field]);
+  if (changed.length > 0 && !caller.admin) {
+    throw new HttpError(403, `only the admin may change an account while keeping its keys (${changed.join(", ")} changed): give the keys again (access-key-id and secret-access-key) to change it`);
   }
 }
 

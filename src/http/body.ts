@@ -63,16 +63,21 @@ export async function readBody(request: Request, limit = MAX_BODY_BYTES): Promis
   }
 }
 
+/** No resource nests this deep (YAML bodies are held to it as they are parsed). */
+const MAX_PATCH_DEPTH = 16;
+
 /**
  * RFC 7396 JSON Merge Patch: objects merge member by member, `null` removes a member, anything else replaces.
  * Members are defined as own properties, so a "__proto__" member stays a member (and is refused like any unknown one).
+ * Merging recurses per level, and 64 KiB of JSON nests 12,000 deep: past MAX_PATCH_DEPTH it is a 400.
  */
-export function mergePatch(target: unknown, patch: unknown): unknown {
+export function mergePatch(target: unknown, patch: unknown, depth = 1): unknown {
   if (typeof patch !== "object" || patch === null || Array.isArray(patch)) return patch;
+  if (depth > MAX_PATCH_DEPTH) throw new HttpError(400, `the patch nests deeper than ${MAX_PATCH_DEPTH} levels`);
   const result: Record<string, unknown> = typeof target === "object" && target !== null && !Array.isArray(target) ? { ...target } : {};
   for (const [name, value] of Object.entries(patch)) {
     if (value === null) delete result[name];
-    else Object.defineProperty(result, name, { value: mergePatch(result[name], value), enumerable: true, writable: true, configurable: true });
+    else Object.defineProperty(result, name, { value: mergePatch(result[name], value, depth + 1), enumerable: true, writable: true, configurable: true });
   }
   return result;
 }

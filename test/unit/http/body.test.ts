@@ -49,3 +49,25 @@ describe("FHIR JSON", () => {
     expect(error.json.resourceType).toBe("OperationOutcome");
   });
 });
+
+describe("JSON Merge Patch bodies", () => {
+  // A review (2026-12-01): 12,000 levels fit in 64 KiB, and merging them overflowed the stack (a 500).
+  const deep = (levels: number) => `{"x":${'{"":'.repeat(levels)}1${"}".repeat(levels)}}`;
+  it.each([
+    ["/AwsAccount/acc", (t: ReturnType<typeof createTestApp>) => t.putAccount("acc", { region: "us-east-1", ...KEYS })],
+    ["/Client/app", (t: ReturnType<typeof createTestApp>) => t.createClient("app", { operations: ["download"] })],
+    ["/TokenIntrospector/idp", (t: ReturnType<typeof createTestApp>) => t.call({ method: "PUT", path: "/TokenIntrospector/idp", body: { type: "jwt", jwt: { iss: "https://idp.example.com" }, policy: { operations: ["download"] } } })],
+  ] as const)("nested past 16 levels are refused with 400, not a 500 (PATCH %s)", async (path, setup) => {
+    const t = createTestApp();
+    await setup(t);
+    const body = deep(12_000);
+    expect(body.length).toBeLessThan(64 * 1024);
+    const answer = await t.call({ method: "PATCH", path, body, headers: { "content-type": "application/merge-patch+json" } });
+    expect(t.logs.filter((entry) => entry.level === "error")).toEqual([]);
+    expect(answer.status).toBe(400);
+    expect(answer.json.issue[0].diagnostics).toMatch(/nests deeper than 16 levels/);
+    // 16 levels are merged (and then judged by the resource's own rules).
+    const sixteen = await t.call({ method: "PATCH", path, body: deep(15), headers: { "content-type": "application/merge-patch+json" } });
+    expect(sixteen.json.issue[0].diagnostics).not.toMatch(/nests deeper/);
+  });
+});

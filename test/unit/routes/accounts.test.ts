@@ -7,6 +7,7 @@ import { memoryStore } from "../../../src/store/memory.ts";
 import { nodeSha256 } from "../../../src/runtime/node-crypto.ts";
 import { ADMIN_TOKEN as TOKEN, aliasBomb, appRequests, createTestApp, diagnostics, expectOutcome, KEYS, NOW, SAMPLE_ACCOUNT as account, SAMPLE_SECRET as SECRET } from "../../app.ts";
 import type { Client } from "../../../src/domain/client.ts";
+import type { RoleCredentials } from "../../../src/domain/roles.ts";
 
 describe("AwsAccount", () => {
   it("creates (201), replaces (200), reads, lists and deletes, never showing the secret", async () => {
@@ -322,7 +323,7 @@ describe("account managers (issue 11, 3)", () => {
     for (const patch of [{ host: "payroll.s3.us-east-1.amazonaws.com", "path-style": true }, { host: "payroll.s3.us-east-1.amazonaws.com" }, { "use-ssl": false }, { region: "eu-west-1" }, { "path-style": true }]) {
       const moved = await call({ method: "PATCH", path: "/AwsAccount/sandbox", auth: manager, body: patch });
       expect(moved.status, JSON.stringify(patch)).toBe(403);
-      expect(moved.json.issue[0].diagnostics).toMatch(/only the admin may send the keys this account holds to another endpoint .*give the keys again/);
+      expect(moved.json.issue[0].diagnostics).toMatch(/only the admin may change an account while keeping its keys .*give the keys again/);
     }
     const url = new URL((await call({ method: "GET", path: "/aws/storage/sandbox/photos/salaries.csv", auth: manager })).json.url);
     expect(url.host).toBe("photos.s3.us-east-1.amazonaws.com");
@@ -330,6 +331,39 @@ describe("account managers (issue 11, 3)", () => {
     expect((await call({ method: "PATCH", path: "/AwsAccount/sandbox", auth: manager, body: { "path-style": false, "use-ssl": true } })).status).toBe(200);
     expect((await call({ method: "PATCH", path: "/AwsAccount/sandbox", auth: manager, body: { host: "minio.example.com", ...KEYS } })).status).toBe(200);
     expect((await call({ method: "PATCH", path: "/AwsAccount/sandbox", body: { host: "payroll.s3.us-east-1.amazonaws.com", "path-style": true } })).status).toBe(200);
+  });
+
+  it("may not change as whom keys they did not give sign: the role, its external-id, session name and lifetime (a review, 2026-12-01)", async () => {
+    // A stand-in for STS: the role's temporary credentials name the role they were assumed for.
+    const assumed: string[] = [];
+    const roles: RoleCredentials = async (stored) => {
+      assumed.push(`${stored["role-arn"]} ${stored["external-id"]}`);
+      return { accessKeyId: `ASIA-${stored["role-arn"]!.split("/").pop()}`, secretAccessKey: "role-secret", sessionToken: "role-token", expiration: new Date(NOW + 3_600_000) };
+    };
+    const { call, createClient, putAccount } = createTestApp({ roles });
+    await putAccount("partner", { region: "us-east-1", ...KEYS, "role-arn": "arn:aws:iam::444455556666:role/partner-uploads", "external-id": "secret-ext-id" });
+    const signer = async (auth: string) => new URL((await call({ method: "GET", path: "/aws/storage/partner/prod-data/report.csv", auth })).json.url).searchParams.get("X-Amz-Credential")!.split("/")[0];
+    const plain = await createClient("ops", { operations: ["manage-accounts", "download"], accounts: ["partner"] });
+    const roleManager = await createClient("roles", { operations: ["manage-accounts", "assume-role", "download"], accounts: ["partner"] });
+    expect(await signer(plain)).toBe("ASIA-partner-uploads");
+    // Without assume-role, dropping the role would have the admin's keys sign as themselves, for any bucket they reach.
+    const patches: [string, Record<string, unknown>][] = [
+      [plain, { "role-arn": null, "external-id": null }],
+      [roleManager, { "role-arn": "arn:aws:iam::777788889999:role/other-tenant" }], // with the hidden external-id sent along
+      [roleManager, { "external-id": "another-id" }],
+      [roleManager, { "role-session-name": "someone-else" }],
+      [roleManager, { "duration-seconds": 43200 }],
+    ];
+    for (const [auth, patch] of patches) {
+      const moved = await call({ method: "PATCH", path: "/AwsAccount/partner", auth, body: patch });
+      expect(moved.status, JSON.stringify(patch)).toBe(403);
+      expect(moved.json.issue[0].diagnostics).toMatch(/only the admin may change an account while keeping its keys .*give the keys again/);
+    }
+    expect(await signer(plain)).toBe("ASIA-partner-uploads");
+    expect(assumed.every((line) => line === "arn:aws:iam::444455556666:role/partner-uploads secret-ext-id")).toBe(true);
+    // With keys of its own (and assume-role), a manager may set the role up as it likes.
+    expect((await call({ method: "PATCH", path: "/AwsAccount/partner", auth: roleManager, body: { ...KEYS, "role-arn": "arn:aws:iam::777788889999:role/other-tenant", "external-id": null } })).status).toBe(200);
+    expect(await signer(plain)).toBe("ASIA-other-tenant");
   });
 
   it("verify only buckets their policy names (it reads them with the account's credentials)", async () => {
