@@ -41,7 +41,8 @@ describe("install and image", () => {
       if (seen.has(file)) return;
       seen.add(file);
       const code = readFileSync(file, "utf8");
-      for (const [, specifier] of code.matchAll(/^(?:import|export)\s(?!type\b)[^"']*?from\s+["']([^"']+)["']/gm)) {
+      for (const [, from, dynamic] of code.matchAll(/^(?:import|export)\s(?!type\b)[^"']*?from\s+["']([^"']+)["']|\bimport\(["']([^"']+)["']\)/gm)) {
+        const specifier = from ?? dynamic;
         if (specifier!.startsWith(".")) visit(new URL(specifier!, `file://${file}`).pathname);
         else if (!specifier!.startsWith("node:")) {
           const name = specifier!.startsWith("@") ? specifier!.split("/").slice(0, 2).join("/") : specifier!.split("/")[0]!;
@@ -49,7 +50,9 @@ describe("install and image", () => {
         }
       }
     };
-    visit(`${ROOT}/src/runtime/node.ts`);
+    // npm start's loader too: it registers its hooks by path, and they import esbuild when the first file loads.
+    for (const file of ["node-loader.mjs", "node-loader-hooks.mjs", "node.ts"]) visit(`${ROOT}/src/runtime/${file}`);
     expect(seen.size).toBeGreaterThan(20);
+    expect(dependencies).toContain("esbuild");
   });
 });
