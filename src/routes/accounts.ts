@@ -71,7 +71,8 @@ export function accountRoutes(s: Services) {
     const input = parseAwsAccount(keep ? { ...merged, "secret-access-key": "kept" } : merged, id);
     requireAccountGrants(c.get("caller"), input);
     if (keep) {
-      requireKeptKeysStay(c.get("caller"), stored, input);
+      // Against the stored record as it reads back (defaults in): one written without them moved nothing.
+      requireKeptKeysStay(c.get("caller"), parseAwsAccount({ ...stored, "secret-access-key": "kept" }, id), input);
       input["secret-access-key"] = sealed;
     } else if (input["secret-access-key"] !== undefined) input["secret-access-key"] = await s.sealer.seal(input["secret-access-key"], `AwsAccount/${id}`);
     const { current } = await s.store.put(id, (now) => {

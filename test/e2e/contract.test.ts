@@ -243,6 +243,39 @@ describe("signpost refuses bad requests with the documented 4xx", () => {
     expect(answer.match(/HTTP\/1\.1 \d{3}/g)).toEqual(["HTTP/1.1 201", "HTTP/1.1 200"]);
     expect((await api("GET", "/AwsAccount/framed")).json()).toMatchObject({ region: "us-east-1" });
   });
+
+  it("refuses a chunked body that also declares a small Content-Length before the whole of it arrives (workerd frames it as chunked and passes both on)", async () => {
+    const url = new URL(service.url);
+    const frame = Buffer.concat([Buffer.from("10000\r\n"), Buffer.alloc(0x10000, 0x20), Buffer.from("\r\n")]); // 64 KiB chunks
+    const { answer, sent } = await new Promise<{ answer: string; sent: number }>((resolve) => {
+      let answer = "";
+      let sent = 0;
+      let done = false;
+      const finish = () => {
+        if (!done) resolve({ answer, sent });
+        done = true;
+        socket.destroy();
+      };
+      const socket = connect(Number(url.port), url.hostname, async () => {
+        socket.write(`PUT /AwsAccount/te-cl HTTP/1.1\r\nHost: ${url.host}\r\nAuthorization: Bearer ${token}\r\nContent-Type: application/json\r\nTransfer-Encoding: chunked\r\nContent-Length: 22\r\n\r\n`);
+        // Up to 64 MiB, until signpost answers or hangs up: read whole, it would answer only after the last chunk.
+        while (!done && sent < 64 << 20) {
+          if (!socket.write(frame)) await new Promise((resolve) => socket.once("drain", resolve));
+          sent += frame.length;
+        }
+        if (!done) socket.write("0\r\n\r\n");
+      });
+      socket.on("data", (data) => {
+        answer += data.toString("latin1");
+        if (answer.includes("\r\n\r\n")) finish();
+      });
+      socket.on("close", finish);
+      socket.on("error", finish); // Node and Deno refuse the request outright
+    });
+    expect(sent, answer).toBeLessThan(16 << 20);
+    if (answer !== "") expect(answer).toMatch(/^HTTP\/1\.1 4\d\d /);
+    expect((await api("GET", "/AwsAccount/te-cl")).status).toBe(404);
+  });
 });
 
 describe("default credentials from the environment", () => {
