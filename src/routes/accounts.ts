@@ -59,25 +59,31 @@ export function accountRoutes(s: Services) {
   });
 
   // JSON Merge Patch (RFC 7396): the fields given change, `null` removes one, the rest (the secret included) stays.
+  // The merge runs inside the store's atomic step, on the account as stored then: merged with a copy read before
+  // (the cache's, another replica's), a PATCH after a delete and re-create would bring the old keys back.
   app.patch("/:id", async (c) => {
     const id = managedId(c);
+    const caller = c.get("caller");
     const patch = objectFields(await body(c), "AwsAccount");
-    const stored = await s.accounts.find(id);
-    const { "secret-access-key": sealed, ...visible } = stored;
-    const merged = mergePatch(visible, patch) as Record<string, unknown>;
-    // The stored secret stays with its key id; a new key id needs its secret, and no key id means no secret.
-    const keep = sealed !== undefined && !Object.hasOwn(patch, "secret-access-key") && merged["access-key-id"] !== undefined;
-    if (keep && merged["access-key-id"] !== stored["access-key-id"]) throw new HttpError(400, "AwsAccount: a new access-key-id needs its secret-access-key");
-    const input = parseAwsAccount(keep ? { ...merged, "secret-access-key": "kept" } : merged, id);
-    requireAccountGrants(c.get("caller"), input);
-    if (keep) {
-      // Against the stored record as it reads back (defaults in): one written without them moved nothing.
-      requireKeptKeysStay(c.get("caller"), parseAwsAccount({ ...stored, "secret-access-key": "kept" }, id), input);
-      input["secret-access-key"] = sealed;
-    } else if (input["secret-access-key"] !== undefined) input["secret-access-key"] = await s.sealer.seal(input["secret-access-key"], `AwsAccount/${id}`);
-    const { current } = await s.store.put(id, (now) => {
-      if (now?.meta.versionId !== stored.meta.versionId) throw new HttpError(409, `AwsAccount/${id} changed while it was being patched: send the PATCH again`);
-      return { resourceType: "AwsAccount", id, ...input, meta: nextMeta(now, s.now()) };
+    const given = patch["secret-access-key"];
+    const sealedGiven = typeof given === "string" ? await s.sealer.seal(given, `AwsAccount/${id}`) : undefined;
+    const { current } = await s.store.put(id, (stored) => {
+      if (!stored) throw new HttpError(404, `AwsAccount/${id} not found`);
+      const problem = s.accounts.problem(stored, id);
+      if (problem) throw new HttpError(500, problem);
+      const { "secret-access-key": sealed, ...visible } = stored;
+      const merged = mergePatch(visible, patch) as Record<string, unknown>;
+      // The stored secret stays with its key id; a new key id needs its secret, and no key id means no secret.
+      const keep = sealed !== undefined && !Object.hasOwn(patch, "secret-access-key") && merged["access-key-id"] !== undefined;
+      if (keep && merged["access-key-id"] !== stored["access-key-id"]) throw new HttpError(400, "AwsAccount: a new access-key-id needs its secret-access-key");
+      const input = parseAwsAccount(keep ? { ...merged, "secret-access-key": "kept" } : merged, id);
+      requireAccountGrants(caller, input);
+      if (keep) {
+        // Against the stored record as it reads back (defaults in): one written without them moved nothing.
+        requireKeptKeysStay(caller, parseAwsAccount({ ...stored, "secret-access-key": "kept" }, id), input);
+        input["secret-access-key"] = sealed;
+      } else if (input["secret-access-key"] !== undefined) input["secret-access-key"] = sealedGiven;
+      return { resourceType: "AwsAccount", id, ...input, meta: nextMeta(stored, s.now()) };
     });
     s.audit(c, { action: "patch", resource: `AwsAccount/${id}` });
     return respond(c, view(c)(current), 200, versionHeaders(current, false));

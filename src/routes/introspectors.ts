@@ -110,7 +110,8 @@ export function introspectorRoutes(s: Services) {
     const build = await writer(c, id, input);
     const { current } = await write(c, id, (now) => {
       if (!now) throw new HttpError(404, `TokenIntrospector/${id} not found`);
-      if (now.meta.versionId !== stored.meta.versionId) throw new HttpError(409, `TokenIntrospector/${id} changed while this PATCH was applied: try again`);
+      // Both: a versionId starts again at 1 when the record is deleted and made anew.
+      if (now.meta.versionId !== stored.meta.versionId || now.meta.lastUpdated !== stored.meta.lastUpdated) throw new HttpError(409, `TokenIntrospector/${id} changed while this PATCH was applied: try again`);
       return build(keeps ? now : null);
     });
     s.audit(c, { action: "patch", resource: `TokenIntrospector/${id}` });

@@ -84,6 +84,24 @@ describe("managers", () => {
     expect(t.seen.join("\n")).toMatch(/the discovery document of an https issuer names an http jwks_uri/);
   });
 
+  it("HOLE: a PATCH does not write over an introspector deleted and made anew while it ran (its versionId starts again at 1; a review, 2026-12-01)", async () => {
+    const store = memoryStore<TokenIntrospector>();
+    let remake: (() => Promise<void>) | undefined;
+    // Another replica deletes and re-creates the record between this PATCH's read and its write.
+    const racing = { ...store, get: async (id: string) => { const found = await store.get(id); await remake?.(); remake = undefined; return found; } };
+    const t = createTestApp({ introspectors: racing });
+    const body = (iss: string) => ({ type: "jwt", jwt: { iss }, policy: inside });
+    expect((await t.call({ method: "PUT", path: "/TokenIntrospector/idp", body: body("https://old.example.com") })).status).toBe(201);
+    remake = async () => {
+      const old = (await store.get("idp"))!;
+      await store.delete("idp");
+      await store.put("idp", () => ({ ...old, jwt: { iss: "https://new.example.com" }, meta: { versionId: "1", lastUpdated: "2026-12-01T15:00:00.000Z" } }));
+    };
+    const patched = await t.call({ method: "PATCH", path: "/TokenIntrospector/idp", body: { cache_ttl: 60 } });
+    expect(patched.status, patched.text).toBe(409);
+    expect((await store.get("idp"))!.jwt.iss).toBe("https://new.example.com");
+  });
+
   it("HOLE: a PUT that switches an HS256 introspector to discovery stops accepting the old shared secret", async () => {
     const t = app();
     await t.putAccount("acc", { ...SAMPLE_ACCOUNT, "single-tenant": true });

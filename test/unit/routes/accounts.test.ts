@@ -3,6 +3,7 @@
 import { describe, expect, it } from "vitest";
 import type { AwsAccount } from "../../../src/domain/account.ts";
 import { createPresigner } from "../../../src/aws/signer.ts";
+import { cachedStore } from "../../../src/store/cache.ts";
 import { memoryStore } from "../../../src/store/memory.ts";
 import { nodeSha256 } from "../../../src/runtime/node-crypto.ts";
 import { ADMIN_TOKEN as TOKEN, aliasBomb, appRequests, createTestApp, diagnostics, expectOutcome, KEYS, NOW, SAMPLE_ACCOUNT as account, SAMPLE_SECRET as SECRET } from "../../app.ts";
@@ -347,6 +348,22 @@ describe("account managers (issue 11, 3)", () => {
     expect((await call({ method: "PATCH", path: "/AwsAccount/sandbox", auth: manager, body: { "path-style": false, "use-ssl": true } })).status).toBe(200);
     expect((await call({ method: "PATCH", path: "/AwsAccount/sandbox", auth: manager, body: { host: "minio.example.com", ...KEYS } })).status).toBe(200);
     expect((await call({ method: "PATCH", path: "/AwsAccount/sandbox", body: { host: "payroll.s3.us-east-1.amazonaws.com", "path-style": true } })).status).toBe(200);
+  });
+
+  it("a PATCH merges into the account as stored, not a copy read before: deleted and made anew, its old keys do not come back (a review, 2026-12-01)", async () => {
+    const accounts = memoryStore<AwsAccount>();
+    const { call } = createTestApp({ accounts: cachedStore(accounts, 60_000) }); // as compose.ts puts it in front
+    expect((await call({ method: "PUT", path: "/AwsAccount/acct", body: { region: "us-east-1", host: "old.example:9000", "access-key-id": "AKOLDCOMPROMISED", "secret-access-key": "old-secret-0123456789" } })).status).toBe(201);
+    expect((await call({ method: "GET", path: "/aws/storage/acct/bucket-one/k" })).status).toBe(200); // the account is cached
+    // Deleted and made anew where this server's cache does not see it (another replica, a missed notification).
+    const old = (await accounts.get("acct"))!;
+    await accounts.delete("acct");
+    await accounts.put("acct", () => ({ resourceType: "AwsAccount", id: "acct", region: "us-east-1", host: "new.example:9000", "path-style": false, "use-ssl": true, meta: old.meta }));
+    const patched = await call({ method: "PATCH", path: "/AwsAccount/acct", body: { "path-style": true } });
+    expect(patched.status, patched.text).toBe(200);
+    expect(patched.json).toMatchObject({ host: "new.example:9000", "path-style": true });
+    expect(patched.json).not.toHaveProperty("access-key-id");
+    expect(await accounts.get("acct")).not.toHaveProperty("secret-access-key");
   });
 
   it("may not change as whom keys they did not give sign: the role, its external-id, session name and lifetime (a review, 2026-12-01)", async () => {
