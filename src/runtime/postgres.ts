@@ -104,12 +104,23 @@ export const serverRdsIam = (io: HostIO, log: Log, env: Record<string, string | 
   return { presigner, credentials: defaultChain(io, { signer: presigner, log }), region: env.AWS_REGION || env.AWS_DEFAULT_REGION };
 };
 
+/** How long opening the database may take at start: migrating and LISTENing, over connect_timeout's attempts. */
+const START_DEADLINE_MS = 4 * CLIENT_OPTIONS.connect_timeout * 1000;
+
+/** A database on this machine: nothing on the path to intercept (the tests' own PostgreSQL). */
+const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+
 /**
  * The password postgres.js asks for at each new connection: a fresh `rds-db:connect` token (15 minutes), signed with
  * the default credentials for the URL's host, port and user. The URL's own password, if any, is not used.
  */
 export function rdsPassword(url: string, iam: RdsIam, now: () => Date = () => new Date()): () => Promise<string> {
   const parsed = new URL(url);
+  // The token goes as a cleartext password to whoever answers: over TLS that checks the server's certificate only
+  // (sslmode=require takes any certificate, so whoever sits on the path could replay it for 15 minutes).
+  if (parsed.searchParams.get("sslmode") !== "verify-full" && !LOOPBACK.test(parsed.hostname)) {
+    throw new SettingError("SIGNPOST_DATABASE_AUTH=rds-iam: add ?sslmode=verify-full to SIGNPOST_DATABASE_URL (the token is a password, and sslmode=require sends it to any certificate); trust the RDS certificate bundle with NODE_EXTRA_CA_CERTS");
+  }
   const hostname = parsed.hostname;
   const region = iam.region || rdsRegion(hostname);
   if (!region) throw new SettingError("SIGNPOST_DATABASE_AUTH=rds-iam: set AWS_REGION (the database's host does not name one)");
@@ -123,13 +134,19 @@ export function rdsPassword(url: string, iam: RdsIam, now: () => Date = () => ne
  * Opens the database, creates or migrates the schema (whichever replica comes first; the others wait for it),
  * then LISTENs. Fails with the reason (never the password) when the database cannot be reached.
  */
-export async function openPostgres(postgres: PostgresFactory, url: string, iam?: RdsIam): Promise<PostgresStores> {
+export async function openPostgres(postgres: PostgresFactory, url: string, iam?: RdsIam, deadlineMs = START_DEADLINE_MS): Promise<PostgresStores> {
   const where = redactedUrl(url);
   const sql = postgres(url, { ...CLIENT_OPTIONS, ...(iam ? { password: rdsPassword(url, iam) } : {}) });
   const { client, listen } = postgresJsClient(sql);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  // A server that takes the connection and closes it (a proxy with no backend) has postgres.js reconnect at once,
+  // for ever: the replica would neither start nor say why.
+  const deadline = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new Error(`no answer from the database within ${deadlineMs / 1000} s`)), deadlineMs);
+  });
   try {
-    await migrate(client);
-    const changes = await postgresChanges(listen);
+    const changes = await Promise.race([migrate(client).then(() => postgresChanges(listen)), deadline]);
+    clearTimeout(timer);
     return {
       accounts: postgresStore<AwsAccount>(client, "AwsAccount"),
       clients: postgresStore<Client>(client, "Client"),
@@ -143,6 +160,7 @@ export async function openPostgres(postgres: PostgresFactory, url: string, iam?:
       },
     };
   } catch (error) {
+    clearTimeout(timer);
     await Promise.resolve(sql.end({ timeout: 0 })).catch(() => {});
     throw new Error(`SIGNPOST_DATABASE_URL (${where}): ${databaseError(error).message.replace(/^the database \(PostgreSQL\) is unavailable: /, "")}`);
   }

@@ -8,7 +8,8 @@ import { HttpError } from "../../../src/errors.ts";
 import { rdsAuthToken } from "../../../src/aws/rds.ts";
 import { createPresigner } from "../../../src/aws/signer.ts";
 import { nodeSha256 } from "../../../src/runtime/node-crypto.ts";
-import { CLIENT_OPTIONS, postgresJsClient, type PostgresJs, rdsPassword } from "../../../src/runtime/postgres.ts";
+import { createServer } from "node:net";
+import { CLIENT_OPTIONS, openPostgres, type PostgresFactory, postgresJsClient, type PostgresJs, rdsPassword } from "../../../src/runtime/postgres.ts";
 import { cachedStore } from "../../../src/store/cache.ts";
 import { migrate, postgresChanges, postgresStore, SCHEMA_VERSION, TABLE } from "../../../src/store/postgres.ts";
 import { account, nextVersion } from "./contract.ts";
@@ -121,6 +122,25 @@ describe("change feed", () => {
 });
 
 describe("the database down", () => {
+  it("at start, behind something that takes each connection and closes it, is given up at a deadline, not retried for ever (a review, 2026-12-01)", async () => {
+    let connections = 0;
+    const server = createServer((socket) => (connections++, socket.end()));
+    await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
+    const port = (server.address() as { port: number }).port;
+    try {
+      const started = Date.now();
+      const opening = openPostgres(postgres as unknown as PostgresFactory, `postgres://signpost:the-password@127.0.0.1:${port}/signpost`, undefined, 500);
+      await expect(opening).rejects.toThrow(new RegExp(`^SIGNPOST_DATABASE_URL \\(postgres://signpost@127\\.0\\.0\\.1:${port}/signpost\\): no answer from the database within 0\\.5 s$`));
+      expect(Date.now() - started).toBeLessThan(3000);
+      expect(connections).toBeGreaterThan(0);
+      const after = connections;
+      await new Promise((resolve) => setTimeout(resolve, 300));
+      expect(connections, "connections after giving up (one may have been under way)").toBeLessThanOrEqual(after + 1);
+    } finally {
+      server.close();
+    }
+  });
+
   it("answers 503 with the reason (never the password) while it is down, and works again when it is back", async () => {
     const { server } = await pg.database();
     const { listen, client } = await pg.open({ max: 2 });
@@ -180,5 +200,10 @@ describe("RDS IAM authentication", () => {
     }
     expect(() => rdsPassword(iamUrl.replace("iam_user@", ""), { presigner, credentials: async () => credentials, region: "eu-west-1" })).toThrow(/must name the database user/);
     expect(() => rdsPassword(iamUrl, { presigner, credentials: async () => credentials })).toThrow(/set AWS_REGION/);
+    // Off this machine the token (a cleartext password) goes only over TLS that checks the certificate (a review, 2026-12-01).
+    const rds = "postgres://signpost@db.abcdefghijkl.eu-west-1.rds.amazonaws.com:5432/signpost";
+    const iam = { presigner, credentials: async () => credentials };
+    for (const query of ["", "?sslmode=require", "?sslmode=prefer", "?sslmode=verify-ca"]) expect(() => rdsPassword(`${rds}${query}`, iam), query).toThrow(/add \?sslmode=verify-full/);
+    expect(rdsPassword(`${rds}?sslmode=verify-full`, iam)).toBeTypeOf("function");
   });
 });
