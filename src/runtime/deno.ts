@@ -15,7 +15,7 @@ import { CREDENTIAL_ENV_NAMES } from "../credentials/names.ts";
 import { sealerFrom } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { denoIo, readEnv } from "./deno-io.ts";
-import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
+import { checkFolderMode, folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, type PostgresStores, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { answersPerTurn } from "./per-turn.ts";
@@ -62,7 +62,7 @@ async function main() {
   let { adminToken: token, encryptionKey } = settings;
   if (dataDir) {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-    if (((await Deno.stat(dataDir)).mode ?? 0) & 0o077) log("stderr", { level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir });
+    checkFolderMode(dataDir, (await Deno.stat(dataDir)).mode ?? 0, (entry) => log("stderr", entry));
     // Outside Deno Deploy, kept in the data folder as Node keeps them: one folder, either runtime.
     const kept = await folderSecrets(files, dataDir, settings, (entry) => log("stderr", entry), (text) => console.error(text.trimEnd()));
     token = adminToken(kept.adminToken);

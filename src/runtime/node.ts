@@ -16,7 +16,7 @@ import type { Log } from "../http/log.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
-import { folderSecrets, type SecretFiles } from "./kept-secret.ts";
+import { checkFolderMode, folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
@@ -64,12 +64,6 @@ function privateDatabase(path: string): string {
   return path;
 }
 
-/** A warning when others may read or enter the data folder (it holds the sealed secrets and their key). */
-function warnIfOpen(dataDir: string) {
-  const mode = statSync(dataDir).mode & 0o777;
-  if (mode & 0o077) writeLine(process.stderr, { level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir, mode: mode.toString(8) });
-}
-
 /** The stores, sealer and admin token: from the data folder (the default), or from a shared PostgreSQL. */
 async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, log: Log) {
   if (settings.databaseUrl) {
@@ -78,7 +72,7 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
   }
   const dataDir = resolve(settings.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  warnIfOpen(dataDir);
+  checkFolderMode(dataDir, statSync(dataDir).mode, (entry) => writeLine(process.stderr, entry));
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
   const kept = await folderSecrets(files, dataDir, settings, (entry) => writeLine(process.stderr, entry), (text) => process.stderr.write(text));
   return {

@@ -1,7 +1,7 @@
 // Lifecycle on the runtimes that run as processes (Node, Deno): the generated admin token, SIGTERM, restarts,
 // crashes, and one data format shared by the Node and Deno stores.
 import { spawn } from "node:child_process";
-import { chmodSync, readFileSync, statSync } from "node:fs";
+import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
@@ -106,6 +106,20 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
       expectOneLine(cache.stderr, /^SIGNPOST_ACCOUNT_CACHE_MS must be a whole number/);
     } finally {
       busy.close();
+      remove();
+    }
+  });
+
+  it("refuses a data folder other users can write to: one could plant the admin token or the encryption key (a review, 2026-12-01)", async () => {
+    const [dataDir, remove] = tempDataDir(`planted-${runtime}`);
+    try {
+      chmodSync(dataDir, 0o777);
+      writeFileSync(join(dataDir, "admin-token"), "planted-admin-token-0123456789\n", { mode: 0o644 });
+      const planted = await failedStart({ PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
+      expect(planted.code).toBe(1);
+      expectOneLine(planted.stderr, /^the data folder .* is writable by other users \(mode 777\): chmod 700 it/);
+      expect(readdirSync(dataDir)).toEqual(["admin-token"]); // nothing read, nothing made
+    } finally {
       remove();
     }
   });
