@@ -136,6 +136,12 @@ export function publicView(account: AwsAccount, admin = true): Omit<AwsAccount, 
   return visible;
 }
 
+/** Why a stored account cannot be used, or undefined. */
+export function accountProblem(account: AwsAccount, id = account.id): string | undefined {
+  const reason = storedAccount(account, id);
+  return typeof reason === "string" ? `AwsAccount/${id} is stored in a form signpost cannot use (${reason}): replace it with PUT /AwsAccount/${id}` : undefined;
+}
+
 /**
  * Reading accounts to use them: a missing one is 404, one that does not read back is 500 naming it (never used).
  * The cache hands out one frozen object per read, so each is checked once.
@@ -144,8 +150,8 @@ export function accountReader(store: ResourceStore<AwsAccount>) {
   const checked = new WeakSet<AwsAccount>();
   const problem = (account: AwsAccount, id = account.id): string | undefined => {
     if (checked.has(account)) return undefined;
-    const reason = storedAccount(account, id);
-    if (typeof reason === "string") return `AwsAccount/${id} is stored in a form signpost cannot use (${reason}): replace it with PUT /AwsAccount/${id}`;
+    const reason = accountProblem(account, id);
+    if (reason) return reason;
     if (Object.isFrozen(account)) checked.add(account);
     return undefined;
   };

@@ -8,6 +8,9 @@ import { openKv } from "@deno/kv";
 import postgres from "postgres";
 import { databaseUrl, readSettings, SettingError } from "../config.ts";
 import { createSealer, isSealed, type Sealer } from "../crypto/seal.ts";
+import { accountProblem } from "../domain/account.ts";
+import { clientProblem } from "../domain/client.ts";
+import { introspectorProblem } from "../domain/introspector.ts";
 import { denoKvStore } from "../store/kv.ts";
 import type { Resource, ResourceStore } from "../store/store.ts";
 import { exportLines, ImportError, importResources, readExport, sealedStrings } from "../store/transfer.ts";
@@ -15,6 +18,8 @@ import { openPostgres, type PostgresFactory } from "./postgres.ts";
 import { checkSharedKey, type SealingKeyCheck } from "./shared-key.ts";
 
 const TYPES = ["AwsAccount", "Client", "TokenIntrospector"] as const;
+/** Why a record of each type would not read back, as the service reads it. */
+const READ_BACK = { AwsAccount: accountProblem, Client: clientProblem, TokenIntrospector: introspectorProblem };
 const USAGE = `usage: npm run signpost -- export [--store WHERE] > backup.ndjson
        npm run signpost -- import [--store WHERE] < backup.ndjson
 WHERE: postgres://... (PostgreSQL), a data folder or its accounts.kv file (Deno KV file), or https://... (a Deno KV
@@ -82,6 +87,9 @@ async function main(argv: string[]): Promise<number> {
     const { sealer, from } = await sealerFor(settings.encryptionKey, opened.folder);
     // Every sealed value must open here (with its record's id, as the service opens it), or nothing is written.
     const check = async ({ type, resource }: { type: string; resource: Resource }) => {
+      // And every record must read back as the service reads it (a secret in the clear, say, is not kept at all).
+      const problem = READ_BACK[type as (typeof TYPES)[number]](resource as never);
+      if (problem) throw new ImportError(`refused: ${problem.replace(/: replace it with PUT .*$/, "")} (nothing was imported)`);
       for (const sealed of sealedStrings(resource, isSealed)) {
         if (!sealer) throw new ImportError(`${type}/${resource.id} holds a sealed secret, and there is no SIGNPOST_ENCRYPTION_KEY to check it against: set the key the export was sealed with (nothing was imported)`);
         await sealer.unseal(sealed, `${type}/${resource.id}`).catch((error: unknown) => {

@@ -136,7 +136,14 @@ export function rdsPassword(url: string, iam: RdsIam, now: () => Date = () => ne
  */
 export async function openPostgres(postgres: PostgresFactory, url: string, iam?: RdsIam, deadlineMs = START_DEADLINE_MS): Promise<PostgresStores> {
   const where = redactedUrl(url);
-  const sql = postgres(url, { ...CLIENT_OPTIONS, ...(iam ? { password: rdsPassword(url, iam) } : {}) });
+  let sql: PostgresJs;
+  try {
+    sql = postgres(url, { ...CLIENT_OPTIONS, ...(iam ? { password: rdsPassword(url, iam) } : {}) });
+  } catch (error) {
+    if (!(error instanceof URIError)) throw error;
+    // postgres.js decodes the password: "URI malformed" alone would name neither the variable nor the cause.
+    throw new SettingError(`SIGNPOST_DATABASE_URL (${where}): a % in it starts no %-escape (write a % in the password as %25)`);
+  }
   const { client, listen } = postgresJsClient(sql);
   let timer: ReturnType<typeof setTimeout> | undefined;
   // A server that takes the connection and closes it (a proxy with no backend) has postgres.js reconnect at once,

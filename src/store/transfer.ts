@@ -85,14 +85,21 @@ export function sealedStrings(value: unknown, isSealed: (text: string) => boolea
 
 /**
  * Writes what readExport read, each resource as it was (its versionId kept), replacing one of the same id. `check`
- * runs on every resource first, so that a refusal writes nothing.
+ * runs on every resource first, so that a refusal writes nothing. Writing is one record at a time: a store that fails
+ * part-way (a dropped connection, a value too large for Deno KV) leaves the ones before written, and the error says
+ * which and how many; the same import run again replaces them and writes the rest.
  */
 export async function importResources(stores: Stores, resources: ImportedResource[], check: (item: ImportedResource) => Promise<void> = async () => {}) {
   for (const item of resources) await check(item);
   const counts: Record<string, { created: number; replaced: number }> = Object.fromEntries(Object.keys(stores).map((type) => [type, { created: 0, replaced: 0 }]));
-  for (const { type, resource } of resources) {
-    const { previous } = await stores[type]!.put(resource.id, () => resource);
-    counts[type]![previous ? "replaced" : "created"]++;
+  for (const [written, { type, resource }] of resources.entries()) {
+    try {
+      const { previous } = await stores[type]!.put(resource.id, () => resource);
+      counts[type]![previous ? "replaced" : "created"]++;
+    } catch (error) {
+      const reason = error instanceof Error ? `${error.name}: ${error.message.split("\n")[0]}` : String(error);
+      throw new Error(`writing ${type}/${resource.id} failed (${reason}) after ${written} of ${resources.length} resources were written: fix the cause and run the same import again (it replaces what it wrote)`);
+    }
   }
   return counts;
 }

@@ -122,6 +122,12 @@ describe("change feed", () => {
 });
 
 describe("the database down", () => {
+  it("a URL whose password has a bad %-escape stops the start naming the variable, not the password (a review, 2026-12-01)", async () => {
+    const opening = openPostgres(postgres as unknown as PostgresFactory, "postgres://signpost:SECRET%zz@127.0.0.1:1/signpost");
+    await expect(opening).rejects.toThrow(/^SIGNPOST_DATABASE_URL \(postgres:\/\/signpost@127\.0\.0\.1:1\/signpost\): a % in it starts no %-escape/);
+    await expect(opening).rejects.not.toThrow(/SECRET/);
+  });
+
   it("at start, behind something that takes each connection and closes it, is given up at a deadline, not retried for ever (a review, 2026-12-01)", async () => {
     let connections = 0;
     const server = createServer((socket) => (connections++, socket.end()));

@@ -1,0 +1,24 @@
+// store/transfer.ts importResources: what a store that fails part-way leaves, and what the error says.
+import { describe, expect, it } from "vitest";
+import { memoryStore } from "../../../src/store/memory.ts";
+import type { Resource } from "../../../src/store/store.ts";
+import { type ImportedResource, importResources } from "../../../src/store/transfer.ts";
+
+const meta = { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" };
+const client = (id: string): ImportedResource => ({ type: "Client", resource: { resourceType: "Client", id, meta } });
+
+describe("importResources", () => {
+  it("names the record a store failed on and how many were written before it; run again, it completes (a review, 2026-12-01)", async () => {
+    const store = memoryStore<Resource>();
+    let failing = true;
+    const flaky = { ...store, put: (id: string, next: (previous: Resource | null) => Resource) => (id === "c2" && failing ? Promise.reject(new Error("connection terminated\nat line 2")) : store.put(id, next)) };
+    const resources = [client("c1"), client("c2"), client("c3")];
+    await expect(importResources({ Client: flaky }, resources)).rejects.toThrow(
+      /^writing Client\/c2 failed \(Error: connection terminated\) after 1 of 3 resources were written: fix the cause and run the same import again \(it replaces what it wrote\)$/,
+    );
+    expect((await store.list()).map((resource) => resource.id)).toEqual(["c1"]);
+    failing = false;
+    expect(await importResources({ Client: flaky }, resources)).toEqual({ Client: { created: 2, replaced: 1 } });
+    expect((await store.list()).map((resource) => resource.id).sort()).toEqual(["c1", "c2", "c3"]);
+  });
+});
