@@ -32,13 +32,13 @@ async function keptSecret(files: SecretFiles, options: { configured: string | un
 }
 
 /**
- * The data folder's mode, judged before anything in it is read: one that others can write to could hold an admin
- * token or encryption key that another user put there (or a link in their place), so it stops the start; one that
- * others can only read is worth a warning.
+ * The data folder's mode, judged before anything in it is read: one that every user can write to could hold an
+ * admin token or encryption key that another user put there (or a link in their place), so it stops the start; one
+ * open to the group (Kubernetes' fsGroup volumes are group-writable) or readable by others is worth a warning.
  */
 export function checkFolderMode(dataDir: string, mode: number, warn: (entry: Record<string, string>) => void): void {
   const bits = (mode & 0o777).toString(8);
-  if (mode & 0o022) throw new Error(`the data folder ${dataDir} is writable by other users (mode ${bits}): chmod 700 it (whoever can write there could plant the admin token or the encryption key signpost reads)`);
+  if (mode & 0o002) throw new Error(`the data folder ${dataDir} is writable by every user (mode ${bits}): chmod 700 it (whoever can write there could plant the admin token or the encryption key signpost reads)`);
   if (mode & 0o077) warn({ level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir, mode: bits });
 }
 

@@ -117,8 +117,14 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
       writeFileSync(join(dataDir, "admin-token"), "planted-admin-token-0123456789\n", { mode: 0o644 });
       const planted = await failedStart({ PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
       expect(planted.code).toBe(1);
-      expectOneLine(planted.stderr, /^the data folder .* is writable by other users \(mode 777\): chmod 700 it/);
+      expectOneLine(planted.stderr, /^the data folder .* is writable by every user \(mode 777\): chmod 700 it/);
       expect(readdirSync(dataDir)).toEqual(["admin-token"]); // nothing read, nothing made
+      // A folder the group may write to (a Kubernetes volume with an fsGroup) is warned about, not refused.
+      chmodSync(dataDir, 0o2770);
+      const env = { SIGNPOST_ADMIN_TOKEN: "group-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
+      const service = await startService(runtime, { dataDir, env });
+      expect(service.stderr()).toMatch(/"level":"warn","message":"the data folder is open to other users: chmod 700 it"/);
+      expect(await service.stop()).toBe(0);
     } finally {
       remove();
     }
