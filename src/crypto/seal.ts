@@ -1,6 +1,7 @@
 // Secrets at rest: AES-256-GCM under keys from SIGNPOST_ENCRYPTION_KEY, so a copied database leaks no AWS key.
 // Format: `sealed:v1:<key id>:<base64url(12-byte IV | ciphertext | 16-byte tag)>`. The first configured key seals;
-// every configured key unseals, so keys rotate by putting the new one first (writes re-seal under it).
+// every configured key unseals, so keys rotate by putting the new one first (writes re-seal under it; with several
+// replicas, after a first step that adds it second everywhere, so that every replica opens what it seals).
 // The record's identity is bound in as associated data: a sealed value copied to another record will not open.
 import { HttpError } from "../errors.ts";
 import { fromBase64, toBase64Url } from "./encoding.ts";

@@ -62,7 +62,11 @@ async function main() {
   let { adminToken: token, encryptionKey } = settings;
   if (dataDir) {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
-    checkFolderMode(dataDir, (await Deno.stat(dataDir)).mode ?? 0, (entry) => log("stderr", entry));
+    const folder = await Deno.stat(dataDir);
+    // Who we are needs --allow-sys=uid, which deno task start does not grant (asked for, Deno would prompt): then
+    // the mode alone is judged.
+    const me = Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted" ? Deno.uid() : null;
+    checkFolderMode(dataDir, { mode: folder.mode ?? 0, uid: folder.uid }, me, (entry) => log("stderr", entry));
     // Outside Deno Deploy, kept in the data folder as Node keeps them: one folder, either runtime.
     const kept = await folderSecrets(files, dataDir, settings, (entry) => log("stderr", entry), (text) => console.error(text.trimEnd()));
     token = adminToken(kept.adminToken);

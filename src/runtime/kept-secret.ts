@@ -32,13 +32,17 @@ async function keptSecret(files: SecretFiles, options: { configured: string | un
 }
 
 /**
- * The data folder's mode, judged before anything in it is read: one that every user can write to could hold an
- * admin token or encryption key that another user put there (or a link in their place), so it stops the start; one
- * open to the group (Kubernetes' fsGroup volumes are group-writable) or readable by others is worth a warning.
+ * The data folder's mode and owner, judged before anything in it is read: one that every user can write to, or that
+ * another user owns, could hold an admin token or encryption key that another user put there (or a link in their
+ * place), so it stops the start; one open to the group (Kubernetes' fsGroup volumes are group-writable) or readable by others is worth a warning.
  */
-export function checkFolderMode(dataDir: string, mode: number, warn: (entry: Record<string, string>) => void): void {
+export function checkFolderMode(dataDir: string, folder: { mode: number; uid: number | null }, me: number | null, warn: (entry: Record<string, string>) => void): void {
+  const { mode, uid } = folder;
   const bits = (mode & 0o777).toString(8);
-  if (mode & 0o002) throw new Error(`the data folder ${dataDir} is writable by every user (mode ${bits}): chmod 700 it (whoever can write there could plant the admin token or the encryption key signpost reads)`);
+  const instead = `or set SIGNPOST_DATA_DIR to a folder inside it, such as ${dataDir}/signpost, which signpost makes 0700`;
+  if (mode & 0o002) throw new Error(`the data folder ${dataDir} is writable by every user (mode ${bits}): chmod 700 it, ${instead} (whoever can write there could plant the admin token or the encryption key signpost reads)`);
+  // Its owner may write there whatever the mode says.
+  if (uid !== null && me !== null && uid !== me && uid !== 0) throw new Error(`the data folder ${dataDir} belongs to another user (uid ${uid}): chown it, ${instead}`);
   if (mode & 0o077) warn({ level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir, mode: bits });
 }
 

@@ -72,7 +72,7 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
   }
   const dataDir = resolve(settings.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  checkFolderMode(dataDir, statSync(dataDir).mode, (entry) => writeLine(process.stderr, entry));
+  checkFolderMode(dataDir, statSync(dataDir), process.getuid?.() ?? null, (entry) => writeLine(process.stderr, entry));
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
   const kept = await folderSecrets(files, dataDir, settings, (entry) => writeLine(process.stderr, entry), (text) => process.stderr.write(text));
   return {

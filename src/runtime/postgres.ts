@@ -108,7 +108,7 @@ export const serverRdsIam = (io: HostIO, log: Log, env: Record<string, string | 
 const START_DEADLINE_MS = 4 * CLIENT_OPTIONS.connect_timeout * 1000;
 
 /** A database on this machine: nothing on the path to intercept (the tests' own PostgreSQL). */
-const LOOPBACK = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/;
+const LOOPBACK = /^(localhost|127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3})$/;
 
 /**
  * The password postgres.js asks for at each new connection: a fresh `rds-db:connect` token (15 minutes), signed with
@@ -118,7 +118,8 @@ export function rdsPassword(url: string, iam: RdsIam, now: () => Date = () => ne
   const parsed = new URL(url);
   // The token goes as a cleartext password to whoever answers: over TLS that checks the server's certificate only
   // (sslmode=require takes any certificate, so whoever sits on the path could replay it for 15 minutes).
-  if (parsed.searchParams.get("sslmode") !== "verify-full" && !LOOPBACK.test(parsed.hostname)) {
+  // postgres.js takes the last sslmode of the URL: exactly one, verify-full.
+  if (parsed.searchParams.getAll("sslmode").join() !== "verify-full" && !LOOPBACK.test(parsed.hostname)) {
     throw new SettingError("SIGNPOST_DATABASE_AUTH=rds-iam: add ?sslmode=verify-full to SIGNPOST_DATABASE_URL (the token is a password, and sslmode=require sends it to any certificate); trust the RDS certificate bundle with NODE_EXTRA_CA_CERTS");
   }
   const hostname = parsed.hostname;
@@ -142,7 +143,7 @@ export async function openPostgres(postgres: PostgresFactory, url: string, iam?:
   } catch (error) {
     if (!(error instanceof URIError)) throw error;
     // postgres.js decodes the password: "URI malformed" alone would name neither the variable nor the cause.
-    throw new SettingError(`SIGNPOST_DATABASE_URL (${where}): a % in it starts no %-escape (write a % in the password as %25)`);
+    throw new SettingError(`SIGNPOST_DATABASE_URL (${where}): a % in it starts no %-escape (write a % in the user name, password or host as %25)`);
   }
   const { client, listen } = postgresJsClient(sql);
   let timer: ReturnType<typeof setTimeout> | undefined;

@@ -39,7 +39,7 @@ export async function checkSharedKey(store: ResourceStore<SealingKeyCheck>, seal
   );
   if (opened) {
     throw new Error(
-      `SIGNPOST_ENCRYPTION_KEY does not match the database's: its other replicas seal with key id "${previous["key-id"]}", which this one ${opened}; every replica needs the same SIGNPOST_ENCRYPTION_KEY (to rotate, list the new key first and the old one after it, on every replica)`,
+      `SIGNPOST_ENCRYPTION_KEY does not match the database's: its other replicas seal with key id "${previous["key-id"]}", which this one ${opened}; every replica needs the same SIGNPOST_ENCRYPTION_KEY (to rotate, in two rolling steps: the old key first and the new one after it on every replica, then the new one first)`,
     );
   }
   if (previous["key-id"] === sealer.activeKeyId) return "matches";

@@ -32,6 +32,21 @@ const encode = (resource: Resource): Uint8Array => encoder.encode(JSON.stringify
 const decode = <T>(value: Uint8Array | null): T | null => (value === null ? null : JSON.parse(decoder.decode(value)));
 const MAX_ATTEMPTS = 32;
 
+const LOCKED = Symbol("locked");
+
+/**
+ * A store call, or LOCKED when SQLite (@deno/kv) reports another process's open write as "database is locked" (to be
+ * tried again), unless this was the last try. Only the store's own calls: a 400 naming a host "[busy]" is no lock.
+ */
+async function unlessLocked<V>(call: () => Promise<V>, tries: number): Promise<V | typeof LOCKED> {
+  try {
+    return await call();
+  } catch (error) {
+    if (!/database is locked|busy/i.test(String(error)) || tries === MAX_ATTEMPTS) throw error;
+    return LOCKED;
+  }
+}
+
 export function denoKvStore<T extends Resource>(kv: DenoKvLike, resourceType: string): ResourceStore<T> {
   const keyOf = (id: string): KvKey => [resourceType, id];
   // Writers in this process take turns per id; the versionstamp check catches writers elsewhere.
@@ -40,14 +55,12 @@ export function denoKvStore<T extends Resource>(kv: DenoKvLike, resourceType: st
   /** Reads, computes and commits only if nobody wrote in between (optimistic concurrency). */
   async function attempt<R>(id: string, step: (stored: T | null, op: KvAtomic) => R): Promise<R> {
     for (let tries = 1; ; tries++) {
-      try {
-        const entry = await kv.get<Uint8Array>(keyOf(id));
+      const entry = await unlessLocked(() => kv.get<Uint8Array>(keyOf(id)), tries);
+      if (entry !== LOCKED) {
         const op = kv.atomic().check({ key: keyOf(id), versionstamp: entry.versionstamp });
-        const result = step(decode<T>(entry.value), op);
-        if ((await op.commit()).ok) return result;
-      } catch (error) {
-        // SQLite (@deno/kv) reports another process's open write as "database is locked": wait and retry.
-        if (!/database is locked|busy/i.test(String(error)) || tries === MAX_ATTEMPTS) throw error;
+        const result = step(decode<T>(entry.value), op); // the caller's errors are its own: never retried
+        const committed = await unlessLocked(() => op.commit(), tries);
+        if (committed !== LOCKED && committed.ok) return result;
       }
       if (tries === MAX_ATTEMPTS) throw new Error(`${resourceType}/${id}: too many concurrent writes`);
       await new Promise((resolve) => setTimeout(resolve, Math.random() * 10 * tries));

@@ -1,7 +1,7 @@
 // Lifecycle on the runtimes that run as processes (Node, Deno): the generated admin token, SIGTERM, restarts,
 // crashes, and one data format shared by the Node and Deno stores.
 import { spawn } from "node:child_process";
-import { chmodSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
@@ -117,8 +117,16 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
       writeFileSync(join(dataDir, "admin-token"), "planted-admin-token-0123456789\n", { mode: 0o644 });
       const planted = await failedStart({ PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
       expect(planted.code).toBe(1);
-      expectOneLine(planted.stderr, /^the data folder .* is writable by every user \(mode 777\): chmod 700 it/);
+      expectOneLine(planted.stderr, /^the data folder .* is writable by every user \(mode 777\): chmod 700 it, or set SIGNPOST_DATA_DIR to a folder inside it/);
       expect(readdirSync(dataDir)).toEqual(["admin-token"]); // nothing read, nothing made
+      // Nor one another user owns, whatever its mode (its owner may write there). Needs root to give it away.
+      if (process.getuid?.() === 0 && runtime === "node") { // Deno knows its uid only with --allow-sys=uid
+        chmodSync(dataDir, 0o755);
+        chownSync(dataDir, 65534, 65534);
+        const owned = await failedStart({ PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
+        expectOneLine(owned.stderr, /^the data folder .* belongs to another user \(uid 65534\): chown it/);
+        chownSync(dataDir, 0, 0);
+      }
       // A folder the group may write to (a Kubernetes volume with an fsGroup) is warned about, not refused.
       chmodSync(dataDir, 0o2770);
       const env = { SIGNPOST_ADMIN_TOKEN: "group-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };

@@ -113,18 +113,24 @@ describe("export and import", () => {
     expect((await signpost(["import", "--store", database], { env: { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, input: moved })).stderr).toContain("AwsAccount/moved");
   }, 60_000);
 
-  it("refuses an import with a record the service would not read back (a secret in the clear), and writes nothing (a review, 2026-12-01)", async () => {
+  it("refuses an import with a secret in the clear, and imports a record the service would not use as it was, naming it (a review, 2026-12-01)", async () => {
     const database = await pg.database();
+    const header = (type: string) => JSON.stringify({ format: "signpost-export/1", exported: "2026-01-02T03:04:05.000Z", counts: { [type]: 1 } });
     const clear = JSON.stringify({ resourceType: "AwsAccount", id: "clear", region: "us-east-1", "path-style": false, "use-ssl": true, "access-key-id": "AKIAEXAMPLE", "secret-access-key": PLAIN_SECRET, meta: { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" } });
-    const long = JSON.stringify({ resourceType: "Client", id: "long", policy: { operations: ["download"], accounts: ["a"] }, "secret-hash": "0".repeat(64), description: "x".repeat(501), meta: { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" } });
-    for (const [line, type, says] of [[clear, "AwsAccount", "AwsAccount/clear is stored in a form signpost cannot use (its secret-access-key is not sealed)"], [long, "Client", "Client/long is stored in a form signpost cannot use (description must be a string of at most 500 characters)"]] as const) {
-      const file = [JSON.stringify({ format: "signpost-export/1", exported: "2026-01-02T03:04:05.000Z", counts: { [type]: 1 } }), line].join("\n");
-      const refused = await signpost(["import", "--store", database], { env: { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, input: file });
+    const hs = JSON.stringify({ resourceType: "TokenIntrospector", id: "hs", type: "jwt", jwt: { iss: "https://idp.example.com", secret: PLAIN_SECRET }, policy: { operations: ["download"] }, meta: { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" } });
+    for (const [type, line, id] of [["AwsAccount", clear, "AwsAccount/clear"], ["TokenIntrospector", hs, "TokenIntrospector/hs"]] as const) {
+      const refused = await signpost(["import", "--store", database], { env: { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, input: `${header(type)}\n${line}` });
       expect(refused.code, refused.stderr).toBe(2);
-      expect(refused.stderr).toContain(`refused: ${says} (nothing was imported)`);
+      expect(refused.stderr).toContain(`refused: ${id} holds a secret that is not sealed (nothing was imported)`);
       expect(refused.stderr).not.toContain(PLAIN_SECRET);
     }
     expect(resourceLines((await signpost(["export", "--store", database])).stdout)).toEqual([]);
+    // Written before a rule tightened: kept as the service keeps it (and refuses to use it), named at the import.
+    const legacy = JSON.stringify({ resourceType: "Client", id: "legacy", policy: { operations: ["download"], accounts: ["a"] }, "secret-hash": "0".repeat(64), description: "x".repeat(501), meta: { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" } });
+    const imported = await signpost(["import", "--store", database], { env: { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, input: `${header("Client")}\n${legacy}` });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(imported.stderr).toContain("imported as it was, and refused by the service until replaced: Client/legacy is stored in a form signpost cannot use (description must be a string of at most 500 characters)");
+    expect(resourceLines((await signpost(["export", "--store", database])).stdout)).toEqual([legacy]);
   }, 60_000);
 
   it("refuses a file that is cut short, not an export, or not JSON, naming the line", async () => {

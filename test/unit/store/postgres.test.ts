@@ -209,7 +209,8 @@ describe("RDS IAM authentication", () => {
     // Off this machine the token (a cleartext password) goes only over TLS that checks the certificate (a review, 2026-12-01).
     const rds = "postgres://signpost@db.abcdefghijkl.eu-west-1.rds.amazonaws.com:5432/signpost";
     const iam = { presigner, credentials: async () => credentials };
-    for (const query of ["", "?sslmode=require", "?sslmode=prefer", "?sslmode=verify-ca"]) expect(() => rdsPassword(`${rds}${query}`, iam), query).toThrow(/add \?sslmode=verify-full/);
+    for (const query of ["", "?sslmode=require", "?sslmode=prefer", "?sslmode=verify-ca", "?sslmode=verify-full&sslmode=require"]) expect(() => rdsPassword(`${rds}${query}`, iam), query).toThrow(/add \?sslmode=verify-full/);
+    expect(() => rdsPassword(rds.replace("db.abcdefghijkl.eu-west-1.rds.amazonaws.com", "127.999.999.999"), { ...iam, region: "eu-west-1" })).toThrow(/add \?sslmode=verify-full/);
     expect(rdsPassword(`${rds}?sslmode=verify-full`, iam)).toBeTypeOf("function");
   });
 });

@@ -5,6 +5,7 @@ import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openKv } from "@deno/kv";
+import { HttpError } from "../../../src/errors.ts";
 import { afterAll, describe, expect, it } from "vitest";
 import type { AwsAccount } from "../../../src/domain/account.ts";
 import { denoKvStore } from "../../../src/store/kv.ts";
@@ -40,6 +41,22 @@ const stores: Parameters<typeof storeContract>[] = [
   ["PostgreSQL (postgres.js)", async () => postgresStore<AwsAccount>((await pg.postgresJs()).client, `AwsAccount-${Math.random()}`)],
   ["PostgreSQL (pg)", async () => postgresStore<AwsAccount>(await pg.nodePg(), `AwsAccount-${Math.random()}`)],
 ];
+
+describe("Deno KV", () => {
+  it("retries its own locked calls, never the caller's error, whatever that says (a 400 naming a host \"[busy]\" took 32 reads; a review, 2026-12-01)", async () => {
+    const kv = await openKv();
+    let reads = 0;
+    const counting = new Proxy(kv, { get: (target, name) => (name === "get" ? (...args: unknown[]) => (reads++, (target.get as (...a: unknown[]) => unknown)(...args)) : Reflect.get(target, name)) });
+    const store = denoKvStore<AwsAccount>(counting as typeof kv, "AwsAccount");
+    await store.put("a", () => account("a"));
+    reads = 0;
+    await expect(store.put("a", () => {
+      throw new HttpError(400, 'AwsAccount: host "[busy]" is not a host name');
+    })).rejects.toThrow(/\[busy\]/);
+    expect(reads).toBe(1);
+    kv.close();
+  });
+});
 
 describe("cache", () => {
   it("serves reads from memory for ttl, sees its own writes at once, and others' after ttl", async () => {
