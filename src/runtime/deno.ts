@@ -15,7 +15,7 @@ import { CREDENTIAL_ENV_NAMES } from "../credentials/names.ts";
 import { sealerFrom } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { denoIo, readEnv } from "./deno-io.ts";
-import { checkFolderMode, folderSecrets, type SecretFiles } from "./kept-secret.ts";
+import { checkDataFolder, folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, type PostgresStores, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { answersPerTurn } from "./per-turn.ts";
@@ -66,7 +66,7 @@ async function main() {
     // Who we are needs --allow-sys=uid, which deno task start does not grant (asked for, Deno would prompt): then
     // the mode alone is judged.
     const me = Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted" ? Deno.uid() : null;
-    checkFolderMode(dataDir, { mode: folder.mode ?? 0, uid: folder.uid }, me, (entry) => log("stderr", entry));
+    checkDataFolder(dataDir, { mode: folder.mode ?? 0, uid: folder.uid }, me, (entry) => log("stderr", entry));
     // Outside Deno Deploy, kept in the data folder as Node keeps them: one folder, either runtime.
     const kept = await folderSecrets(files, dataDir, settings, (entry) => log("stderr", entry), (text) => console.error(text.trimEnd()));
     token = adminToken(kept.adminToken);

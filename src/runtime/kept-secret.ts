@@ -34,9 +34,10 @@ async function keptSecret(files: SecretFiles, options: { configured: string | un
 /**
  * The data folder's mode and owner, judged before anything in it is read: one that every user can write to, or that
  * another user owns, could hold an admin token or encryption key that another user put there (or a link in their
- * place), so it stops the start; one open to the group (Kubernetes' fsGroup volumes are group-writable) or readable by others is worth a warning.
+ * place), so it stops the start; one open to the group (Kubernetes' fsGroup volumes are group-writable) or readable
+ * by others is worth a warning.
  */
-export function checkFolderMode(dataDir: string, folder: { mode: number; uid: number | null }, me: number | null, warn: (entry: Record<string, string>) => void): void {
+export function checkDataFolder(dataDir: string, folder: { mode: number; uid: number | null }, me: number | null, warn: (entry: Record<string, string>) => void): void {
   const { mode, uid } = folder;
   const bits = (mode & 0o777).toString(8);
   const instead = `or set SIGNPOST_DATA_DIR to a folder inside it, such as ${dataDir}/signpost, which signpost makes 0700`;

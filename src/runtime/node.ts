@@ -16,7 +16,7 @@ import type { Log } from "../http/log.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
-import { checkFolderMode, folderSecrets, type SecretFiles } from "./kept-secret.ts";
+import { checkDataFolder, folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
@@ -72,7 +72,7 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
   }
   const dataDir = resolve(settings.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  checkFolderMode(dataDir, statSync(dataDir), process.getuid?.() ?? null, (entry) => writeLine(process.stderr, entry));
+  checkDataFolder(dataDir, statSync(dataDir), process.getuid?.() ?? null, (entry) => writeLine(process.stderr, entry));
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
   const kept = await folderSecrets(files, dataDir, settings, (entry) => writeLine(process.stderr, entry), (text) => process.stderr.write(text));
   return {
