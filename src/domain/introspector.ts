@@ -4,7 +4,7 @@
 import { isSealed } from "../crypto/seal.ts";
 import { HttpError } from "../errors.ts";
 import { invalidFor, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
-import { checkHost, CONTROL, LONE_SURROGATE } from "./names.ts";
+import { checkHost, CONTROL, isLoopbackHost, LONE_SURROGATE } from "./names.ts";
 import { type Caller, isWithin, type ObjectOperation, type Policy, requireWithin } from "./policy.ts";
 import { parsePolicy, type PolicyRules } from "./policy-input.ts";
 
@@ -77,7 +77,7 @@ export function checkIssuerUrl(value: unknown, what: string, fail: (message: str
   } catch {
     return fail(`${what} must be a URL, not ${JSON.stringify(value.slice(0, 100))}`);
   }
-  const loopback = /^(localhost|127(\.\d{1,3}){3}|\[::1\])$/.test(url.hostname);
+  const loopback = isLoopbackHost(url.hostname);
   if (url.protocol !== "https:" && !(url.protocol === "http:" && loopback)) fail(`${what} must be https (http only on localhost)`);
   if (url.username || url.password || url.hash) fail(`${what} must have no user, password or fragment`);
   try {

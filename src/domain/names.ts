@@ -97,6 +97,9 @@ function refusedIpv6(address: string): string | undefined {
   return embedsIpv4 ? ipv4(words[6]!, words[7]!) : undefined;
 }
 
+/** A host name for this machine itself (a URL's hostname: IPv6 in brackets). */
+export const isLoopbackHost = (hostname: string): boolean => /^(localhost|127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3}|\[::1\])$/.test(hostname);
+
 /**
  * host[:port] of an S3-compatible server: a DNS name, or an IP literal as URL clients write it (dotted decimal, or
  * bracketed IPv6 in its shortest form), with a port from 1 to 65535. Loopback and private addresses are allowed (a

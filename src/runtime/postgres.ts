@@ -9,6 +9,7 @@ import type { CredentialProvider, HostIO } from "../credentials/provider.ts";
 import type { Log } from "../http/log.ts";
 import { createSealer } from "../crypto/seal.ts";
 import type { AwsAccount } from "../domain/account.ts";
+import { isLoopbackHost } from "../domain/names.ts";
 import type { Client } from "../domain/client.ts";
 import type { TokenIntrospector } from "../domain/introspector.ts";
 import { databaseError, migrate, postgresChanges, postgresStore, type SqlClient, type SqlListen } from "../store/postgres.ts";
@@ -107,9 +108,6 @@ export const serverRdsIam = (io: HostIO, log: Log, env: Record<string, string | 
 /** How long opening the database may take at start: migrating and LISTENing, over connect_timeout's attempts. */
 const START_DEADLINE_MS = 4 * CLIENT_OPTIONS.connect_timeout * 1000;
 
-/** A database on this machine: nothing on the path to intercept (the tests' own PostgreSQL). */
-const LOOPBACK = /^(localhost|127(\.(25[0-5]|2[0-4]\d|1?\d?\d)){3})$/;
-
 /**
  * The password postgres.js asks for at each new connection: a fresh `rds-db:connect` token (15 minutes), signed with
  * the default credentials for the URL's host, port and user. The URL's own password, if any, is not used.
@@ -119,7 +117,8 @@ export function rdsPassword(url: string, iam: RdsIam, now: () => Date = () => ne
   // The token goes as a cleartext password to whoever answers: over TLS that checks the server's certificate only
   // (sslmode=require takes any certificate, so whoever sits on the path could replay it for 15 minutes).
   // postgres.js takes the last sslmode of the URL: exactly one, verify-full.
-  if (parsed.searchParams.getAll("sslmode").join() !== "verify-full" && !LOOPBACK.test(parsed.hostname)) {
+  // A database on this machine has nothing on the path to intercept (the tests' own PostgreSQL).
+  if (parsed.searchParams.getAll("sslmode").join() !== "verify-full" && !isLoopbackHost(parsed.hostname)) {
     throw new SettingError("SIGNPOST_DATABASE_AUTH=rds-iam: add ?sslmode=verify-full to SIGNPOST_DATABASE_URL (the token is a password, and sslmode=require sends it to any certificate); trust the RDS certificate bundle with NODE_EXTRA_CA_CERTS");
   }
   const hostname = parsed.hostname;
@@ -154,7 +153,6 @@ export async function openPostgres(postgres: PostgresFactory, url: string, iam?:
   });
   try {
     const changes = await Promise.race([migrate(client).then(() => postgresChanges(listen)), deadline]);
-    clearTimeout(timer);
     return {
       accounts: postgresStore<AwsAccount>(client, "AwsAccount"),
       clients: postgresStore<Client>(client, "Client"),
@@ -168,9 +166,10 @@ export async function openPostgres(postgres: PostgresFactory, url: string, iam?:
       },
     };
   } catch (error) {
-    clearTimeout(timer);
     await Promise.resolve(sql.end({ timeout: 0 })).catch(() => {});
     throw new Error(`SIGNPOST_DATABASE_URL (${where}): ${databaseError(error).message.replace(/^the database \(PostgreSQL\) is unavailable: /, "")}`);
+  } finally {
+    clearTimeout(timer);
   }
 }
 
