@@ -2,6 +2,7 @@
 // every log line kept; anything can be overridden. `s3` answers the calls signpost makes itself, recorded.
 import { expect } from "vitest";
 import { createApp, type AppDeps, type LogEntry } from "../src/app.ts";
+import { textLog } from "../src/http/log.ts";
 import { createPresigner } from "../src/aws/signer.ts";
 import { fromEnv } from "../src/credentials/env.ts";
 import type { AwsAccount } from "../src/domain/account.ts";
@@ -64,10 +65,13 @@ export function createTestApp(overrides: Partial<AppDeps> & TestOptions = {}) {
     presigner: createPresigner(nodeSha256),
     config: { adminToken: "adminToken" in overrides ? adminToken : ADMIN_TOKEN, ...(corsOrigins ? { corsOrigins } : {}), ...(maxBodyBytes ? { maxBodyBytes } : {}) },
     now: () => NOW,
-    log: (entry) => {
+    // As the runtimes log: lines as JSON text, which must be what JSON.stringify writes of their entries.
+    log: textLog((line) => {
+      const entry = JSON.parse(line) as LogEntry;
+      if (JSON.stringify(entry) !== line) throw new Error(`a log line is not JSON.stringify of its entry: ${line}`);
       logs.push(entry);
-      observe?.(JSON.stringify(entry));
-    },
+      observe?.(line);
+    }),
     ...(s3
       ? {
         fetch: async (input: RequestInfo | URL, init?: RequestInit) => {
@@ -102,6 +106,10 @@ export function createTestApp(overrides: Partial<AppDeps> & TestOptions = {}) {
       json = text ? JSON.parse(text) : undefined;
     } catch {
       json = undefined;
+    }
+    // Answers written from their parts (presigned.ts) must be what JSON.stringify writes of them.
+    if (json !== undefined && /json/.test(response.headers.get("content-type") ?? "") && JSON.stringify(json) !== text) {
+      throw new Error(`a JSON answer is not JSON.stringify of its value: ${text}`);
     }
     const answer = { status: response.status, headers: response.headers, text, json };
     observe?.(text + JSON.stringify([...response.headers]), answer);

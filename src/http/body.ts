@@ -122,9 +122,10 @@ function toYaml(value: unknown, indent: string): string {
   return ` ${scalar(value)}`;
 }
 
-export function render(body: unknown, status: number, format: AnswerFormat, headers: Record<string, string> = {}): Response {
+/** The answer in `format`; `json` writes the body as JSON.stringify does (presigned.ts has one made for its answers). */
+export function render<T>(body: T, status: number, format: AnswerFormat, headers: Record<string, string> = {}, json: (body: T) => string = JSON.stringify): Response {
   const yaml = format === "yaml";
-  return new Response(yaml ? `${toYaml(body, "").trimStart()}\n` : JSON.stringify(body), {
+  return new Response(yaml ? `${toYaml(body, "").trimStart()}\n` : json(body), {
     status,
     headers: { "content-type": yaml ? "text/yaml; charset=utf-8" : `application/${format}; charset=utf-8`, ...headers },
   });

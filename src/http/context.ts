@@ -18,8 +18,8 @@ export function rawPath(url: string): string {
 }
 
 /** An answer in JSON, FHIR JSON or YAML, as the Accept header asks. */
-export const respond = (c: Context, body: unknown, status = 200, headers: Record<string, string> = {}) =>
-  render(body, status, answerFormat(c.req.header("accept") ?? null), headers);
+export const respond = <T>(c: Context, body: T, status = 200, headers: Record<string, string> = {}, json?: (body: T) => string) =>
+  render(body, status, answerFormat(c.req.header("accept") ?? null), headers, json);
 
 /** For answers that hold a secret or a presigned URL, or lead to one: never kept by a shared cache. */
 export const NO_STORE: Readonly<Record<string, string>> = { "cache-control": "no-store" };

@@ -8,7 +8,7 @@ import type { Grant } from "../domain/presign.ts";
 import { PIN_FIELDS } from "../domain/upload-limits.ts";
 import { HttpError } from "../errors.ts";
 import { type Context, fieldsOf, queryValues, respond } from "../http/context.ts";
-import { presignedAnswer } from "../http/presigned.ts";
+import { presignedAnswer, presignedJson } from "../http/presigned.ts";
 import { parseExpiration } from "../domain/presign.ts";
 import type { Services } from "../services.ts";
 import { objectUrl, type ObjectUrl, type StorageOperation, type Target } from "./storage.ts";
@@ -91,8 +91,9 @@ export function batchOperations(s: Services): Record<string, StorageOperation> {
       const made = making.some((url) => url instanceof Promise) ? await Promise.all(making) : (making as ObjectUrl[]);
       const soonest = grants.reduce((a, b) => (b.expiresAt < a.expiresAt ? b : a));
       const [answer, headers] = presignedAnswer({ urls: made.map((url, i) => ({ filename: parsed[i]!.key, method: parsed[i]!.method, ...url.answer })) }, soonest);
-      for (const url of made) s.audit(c, url.audit(answer["expires-at"], { batch: true }));
-      return respond(c, answer, 200, headers);
+      const audit = s.audit.urls(c, { action: "presign", account: target.accountId, bucket: target.bucket, "expires-at": answer["expires-at"], batch: true });
+      for (const url of made) audit(url.audit);
+      return respond(c, answer, 200, headers, presignedJson);
     },
   };
 }

@@ -6,7 +6,7 @@ import { downloadRequest, type ObjectMethod, OPERATION_OF, type ObjectRequest, u
 import { PIN_FIELDS } from "../domain/upload-limits.ts";
 import { HttpError } from "../errors.ts";
 import { type AppEnv, type Context, fieldsOf, notAllowed, onlyQuery, param, respond } from "../http/context.ts";
-import { presignedAnswer } from "../http/presigned.ts";
+import { presignedAnswer, presignedJson } from "../http/presigned.ts";
 import type { Services } from "../services.ts";
 import { grantFor, objectUrl, type StorageOperation, storageTarget, type Target } from "./storage.ts";
 
@@ -26,9 +26,9 @@ export function objectRoutes(s: Services, operations: Record<string, StorageOper
     request?.limits(c.get("caller"));
     const made = await objectUrl(s, grant, target, key, method, request);
     const [answer, headers] = presignedAnswer(made.answer, grant);
-    s.audit(c, made.audit(answer["expires-at"], redirect ? { redirect } : undefined));
+    s.audit.urls(c, { action: "presign", account: target.accountId, bucket: target.bucket, "expires-at": answer["expires-at"], ...(redirect ? { redirect } : {}) })(made.audit);
     if (redirect) return new Response(null, { status: 302, headers: { ...headers, location: made.url } });
-    return respond(c, answer, 200, headers);
+    return respond(c, answer, 200, headers, presignedJson);
   };
 
   app.post("/:account/:bucket", async (c) => {

@@ -5,7 +5,7 @@ import type { ObjectOperation } from "../domain/policy.ts";
 import { storagePath } from "../domain/names.ts";
 import { type Grant, parseExpiration, type Use } from "../domain/presign.ts";
 import { type Context, queryValues, rawPath } from "../http/context.ts";
-import type { LogEntry } from "../http/log.ts";
+import { members } from "../http/log.ts";
 import type { Services } from "../services.ts";
 
 const STORAGE_PREFIX = "/aws/storage/";
@@ -25,16 +25,22 @@ export const grantFor = (s: Services, c: Context, operation: ObjectOperation, ta
 /** A POST /aws/storage/<account>/<bucket>/$<name> operation (forms, multipart, batches, $sign). */
 export type StorageOperation = (c: Context, target: Target) => Promise<Response>;
 
-/** A URL made by objectUrl, its entry in the answer, and its audit line's fields. */
+/** A URL made by objectUrl, its entry in the answer, and its own members of the audit line. */
 export interface ObjectUrl {
   url: string;
   answer: { url: string; headers?: Record<string, string> };
-  audit: (expiresAt: string, more?: LogEntry) => LogEntry;
+  /** `,"operation":...,"key":...`: what the answer's shared audit fields (auditor.urls) leave to this URL. */
+  audit: string;
 }
+
+/** The audit members each method's URLs begin with. */
+const METHOD_MEMBERS = Object.fromEntries(
+  Object.entries(OPERATION_OF).map(([method, operation]) => [method, members({ operation, "s3-method": method })]),
+) as Record<ObjectMethod, string>;
 
 /**
  * One object URL under `grant` (single URLs and batches), with the headers it signs (an upload's, which its PUT must
- * send; an upload's answer hands them back, `{}` when none) and the fields of its audit line. A plain value when the
+ * send; an upload's answer hands them back, `{}` when none) and its members of the audit line. A plain value when the
  * signer answers at once (node:crypto): a batch of many URLs then waits for none of them.
  */
 export function objectUrl(s: Services, grant: Grant, target: Target, key: string, method: ObjectMethod, request: ObjectRequest | undefined): ObjectUrl | Promise<ObjectUrl> {
@@ -42,10 +48,7 @@ export function objectUrl(s: Services, grant: Grant, target: Target, key: string
   const made = (url: string): ObjectUrl => ({
     url,
     answer: method === "PUT" ? { url, headers: signed ?? {} } : { url },
-    audit: (expiresAt, more) => ({
-      action: "presign", operation: OPERATION_OF[method], "s3-method": method, account: target.accountId, bucket: target.bucket, key,
-      "expires-in": grant.expiresIn, "expires-at": expiresAt, ...(signed ? { signed: Object.keys(signed).join(" ") } : {}), ...more,
-    }),
+    audit: `${METHOD_MEMBERS[method]},"key":${JSON.stringify(key)},"expires-in":${grant.expiresIn}${signed ? `,"signed":${JSON.stringify(Object.keys(signed).join(" "))}` : ""}`,
   });
   const url = s.presign.url(grant, { method, bucket: target.bucket, key, ...(request?.query ? { query: request.query } : {}), ...(signed ? { headers: signed } : {}) });
   return typeof url === "string" ? made(url) : url.then(made);

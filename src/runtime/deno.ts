@@ -19,6 +19,7 @@ import { checkDataFolder, folderSecrets, type SecretFiles } from "./kept-secret.
 import { openSharedDatabase, type PostgresFactory, type PostgresStores, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { answersPerTurn } from "./per-turn.ts";
+import { textLog } from "../http/log.ts";
 
 function log(stream: "stdout" | "stderr", entry: Record<string, unknown>) {
   (stream === "stdout" ? console.log : console.error)(JSON.stringify(entry));
@@ -56,7 +57,7 @@ async function main() {
   const settings = readSettings(env);
   const onDeploy = env.DENO_DEPLOYMENT_ID !== undefined;
   const io = denoIo(env, { deploy: onDeploy });
-  const logLine = (entry: Record<string, unknown>) => log("stdout", entry);
+  const logLine = textLog((line) => console.log(line));
   const shared = settings.databaseUrl ? await openSharedDatabase(postgres as unknown as PostgresFactory, settings, serverRdsIam(io, logLine, env)) : undefined;
   const dataDir = onDeploy || shared ? undefined : settings.dataDir;
   let { adminToken: token, encryptionKey } = settings;

@@ -12,7 +12,7 @@ import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings } from "../config.ts";
 import { compose } from "../compose.ts";
 import type { HostIO } from "../credentials/provider.ts";
-import type { Log } from "../http/log.ts";
+import { type Log, textLog } from "../http/log.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
@@ -30,10 +30,10 @@ function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
  * The request log and audit lines: gathered and written once per turn of the event loop, so that a busy server
  * makes one write for many requests instead of two system calls for each. Flushed on exit, too.
  */
-function batchedLines(stream: NodeJS.WriteStream): (entry: Record<string, unknown>) => void {
+function batchedLines(stream: NodeJS.WriteStream): Log {
   const lines = perTurn<string>((ready) => stream.write(`${ready.join("\n")}\n`));
   process.on("exit", lines.flush);
-  return (entry) => lines.add(JSON.stringify(entry));
+  return textLog((line) => lines.add(line));
 }
 
 const files: SecretFiles = {

@@ -15,6 +15,7 @@ import type { Client } from "../domain/client.ts";
 import type { TokenIntrospector } from "../domain/introspector.ts";
 import { operationOutcome } from "../errors.ts";
 import { render } from "../http/body.ts";
+import { textLog } from "../http/log.ts";
 import { workersKvStore } from "../store/workers-kv.ts";
 
 export interface Env {
@@ -46,7 +47,7 @@ async function build(env: Env): Promise<App> {
   const vars = Object.fromEntries(Object.entries(env).filter((entry): entry is [string, string] => typeof entry[1] === "string"));
   const settings = serviceSettings(vars);
   const io = { env: vars, metadataEndpoints: false };
-  const log = (entry: Record<string, unknown>) => console.log(JSON.stringify(entry));
+  const log = textLog((line) => console.log(line));
   return compose({
     accounts: workersKvStore<AwsAccount>(env.ACCOUNTS, "AwsAccount"),
     clients: workersKvStore<Client>(env.ACCOUNTS, "Client"),
