@@ -94,16 +94,19 @@ export const isSealed = (value: unknown): value is string => typeof value === "s
  */
 export function openedSecrets<T = string>(sealer: Sealer, options: { max?: number; use?: (secret: string) => T | Promise<T> } = {}) {
   const { max = 10_000, use = (secret: string) => secret as T } = options;
-  const opened = new Map<string, Promise<T>>();
+  // By the sealed value: the stored record's own string, whose hash the engine keeps (a key joining it to the
+  // resource would be a new 300-character string to hash on every URL). One resource per sealed value: another
+  // opens on its own, in its place.
+  const opened = new Map<string, { resource: string; value: Promise<T> }>();
   return (resource: string, sealed: string): Promise<T> => {
-    const key = `${resource}\n${sealed}`;
-    let value = opened.get(key);
-    if (!value) {
-      if (opened.size >= max) opened.clear();
-      value = sealer.unseal(sealed, resource).then(use);
-      value.catch(() => opened.delete(key));
-      opened.set(key, value);
-    }
-    return value;
+    const found = opened.get(sealed);
+    if (found?.resource === resource) return found.value;
+    if (opened.size >= max) opened.clear();
+    const entry = { resource, value: sealer.unseal(sealed, resource).then(use) };
+    entry.value.catch(() => {
+      if (opened.get(sealed) === entry) opened.delete(sealed);
+    });
+    opened.set(sealed, entry);
+    return entry.value;
   };
 }

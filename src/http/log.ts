@@ -75,11 +75,11 @@ export function auditor(log: Log, now: () => number, iso: (ms: number) => string
   const head = (c: Context) => `{"audit":true,"time":${text(iso(now()))},"who":${text(callerName(c.get("caller")))}`;
   return Object.assign((c: Context, entry: LogEntry) => write(`${head(c)}${members(entry)}}`), {
     /**
-     * The lines of one answer's URLs: `shared` (the action, account, bucket, expiry) rendered once, and each
-     * URL's own members (`,"key":...`) after it.
+     * The lines of one answer's URLs: the members they share (`,"action":...`, routes/storage.ts) once, and each
+     * URL's own members (`,"key":...`) after them.
      */
-    urls(c: Context, shared: LogEntry): (own: string) => void {
-      const start = `${head(c)}${members(shared)}`;
+    urls(c: Context, shared: string): (own: string) => void {
+      const start = `${head(c)}${shared}`;
       return (own) => write(`${start}${own}}`);
     },
   });

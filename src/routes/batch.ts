@@ -11,7 +11,7 @@ import { type Context, fieldsOf, queryValues, respond } from "../http/context.ts
 import { presignedAnswer, presignedJson } from "../http/presigned.ts";
 import { parseExpiration } from "../domain/presign.ts";
 import type { Services } from "../services.ts";
-import { objectUrl, type ObjectUrl, type StorageOperation, type Target } from "./storage.ts";
+import { objectUrl, type ObjectUrl, presignMembers, type StorageOperation, type Target } from "./storage.ts";
 
 export const MAX_BATCH = 1000;
 
@@ -91,7 +91,7 @@ export function batchOperations(s: Services): Record<string, StorageOperation> {
       const made = making.some((url) => url instanceof Promise) ? await Promise.all(making) : (making as ObjectUrl[]);
       const soonest = grants.reduce((a, b) => (b.expiresAt < a.expiresAt ? b : a));
       const [answer, headers] = presignedAnswer({ urls: made.map((url, i) => ({ filename: parsed[i]!.key, method: parsed[i]!.method, ...url.answer })) }, soonest);
-      const audit = s.audit.urls(c, { action: "presign", account: target.accountId, bucket: target.bucket, "expires-at": answer["expires-at"], batch: true });
+      const audit = s.audit.urls(c, presignMembers(target, answer["expires-at"], "batch"));
       for (const url of made) audit(url.audit);
       return respond(c, answer, 200, headers, presignedJson);
     },

@@ -8,7 +8,7 @@ import { HttpError } from "../errors.ts";
 import { type AppEnv, type Context, fieldsOf, notAllowed, onlyQuery, param, respond } from "../http/context.ts";
 import { presignedAnswer, presignedJson } from "../http/presigned.ts";
 import type { Services } from "../services.ts";
-import { grantFor, objectUrl, type StorageOperation, storageTarget, type Target } from "./storage.ts";
+import { grantFor, objectUrl, presignMembers, type StorageOperation, storageTarget, type Target } from "./storage.ts";
 
 const UPLOAD_FIELDS = ["filename", "content-type", ...PIN_FIELDS];
 const DOWNLOAD_QUERY = ["expiration", "filename", "disposition", "content-type", "redirect", "method"];
@@ -26,7 +26,7 @@ export function objectRoutes(s: Services, operations: Record<string, StorageOper
     request?.limits(c.get("caller"));
     const made = await objectUrl(s, grant, target, key, method, request);
     const [answer, headers] = presignedAnswer(made.answer, grant);
-    s.audit.urls(c, { action: "presign", account: target.accountId, bucket: target.bucket, "expires-at": answer["expires-at"], ...(redirect ? { redirect } : {}) })(made.audit);
+    s.audit.urls(c, presignMembers(target, answer["expires-at"], redirect ? "redirect" : undefined))(made.audit);
     if (redirect) return new Response(null, { status: 302, headers: { ...headers, location: made.url } });
     return respond(c, answer, 200, headers, presignedJson);
   };

@@ -33,6 +33,10 @@ export interface ObjectUrl {
   audit: string;
 }
 
+/** The audit members of the URLs of one presign answer (`flag`: a batch's, or a redirect). */
+export const presignMembers = (target: Target, expiresAt: string, flag?: "batch" | "redirect") =>
+  `,"action":"presign","account":${JSON.stringify(target.accountId)},"bucket":${JSON.stringify(target.bucket)},"expires-at":${JSON.stringify(expiresAt)}${flag ? `,"${flag}":true` : ""}`;
+
 /** The audit members each method's URLs begin with. */
 const METHOD_MEMBERS = Object.fromEntries(
   Object.entries(OPERATION_OF).map(([method, operation]) => [method, members({ operation, "s3-method": method })]),

@@ -62,7 +62,7 @@ describe("the request log and audit lines", () => {
     const iso = isoClock();
     const audit = auditor(log, () => 0, iso);
     const user = { get: () => ({ admin: false, name: 'user "x\\" of issuer/a' }) } as unknown as Context; // a token's subject
-    audit.urls(user, { action: "presign", bucket: 'a"b' })(',"key":"k\\\\"');
+    audit.urls(user, ',"action":"presign","bucket":"a\\"b"')(',"key":"k\\\\"');
     audit({ get: () => ({ admin: true }) } as unknown as Context, { action: "delete", resource: "Client/x" });
     expect(entries).toEqual([
       { audit: true, time: "1970-01-01T00:00:00.000Z", who: 'user "x\\" of issuer/a', action: "presign", bucket: 'a"b', key: "k\\" },
