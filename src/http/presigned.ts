@@ -1,7 +1,7 @@
 // An answer that hands out URLs: when they expire, whether the credentials cut that short, and never cached.
 import type { Grant } from "../domain/presign.ts";
 import { NO_STORE } from "./context.ts";
-import { isoClock } from "./log.ts";
+import { isoClock, jsonString } from "./log.ts";
 
 // Its own clock: expiry times are a day or so away from the log's.
 const expiryIso = isoClock();
@@ -41,10 +41,10 @@ export type PresignedBody = (AnswerUrl | { urls: AnswerUrl[] }) & { "expires-at"
 const urlJson = (url: string) => (url.includes('"') || url.includes("\\") ? JSON.stringify(url) : `"${url}"`);
 
 const urlMembers = ({ filename, method, url, headers }: AnswerUrl) =>
-  `${filename === undefined ? "" : `"filename":${JSON.stringify(filename)},"method":${JSON.stringify(method)},`}"url":${urlJson(url)}${headers ? `,"headers":${JSON.stringify(headers)}` : ""}`;
+  `${filename === undefined ? "" : `"filename":${jsonString(filename)},"method":${jsonString(method!)},`}"url":${urlJson(url)}${headers ? `,"headers":${JSON.stringify(headers)}` : ""}`;
 
 /** JSON.stringify(answer), byte for byte, for the answers presignedAnswer makes: the JSON text of every presign. */
 export function presignedJson(answer: PresignedBody): string {
   const urls = "urls" in answer ? `"urls":[${answer.urls.map((url) => `{${urlMembers(url)}}`).join(",")}]` : urlMembers(answer);
-  return `{${urls},"expires-at":${JSON.stringify(answer["expires-at"])}${answer["expiry-capped"] ? ',"expiry-capped":true' : ""}}`;
+  return `{${urls},"expires-at":${jsonString(answer["expires-at"])}${answer["expiry-capped"] ? ',"expiry-capped":true' : ""}}`;
 }

@@ -5,7 +5,7 @@ import type { ObjectOperation } from "../domain/policy.ts";
 import { storagePath } from "../domain/names.ts";
 import { type Grant, parseExpiration, type Use } from "../domain/presign.ts";
 import { type Context, queryValues, rawPath } from "../http/context.ts";
-import { members } from "../http/log.ts";
+import { jsonString, members } from "../http/log.ts";
 import type { Services } from "../services.ts";
 
 const STORAGE_PREFIX = "/aws/storage/";
@@ -35,7 +35,7 @@ export interface ObjectUrl {
 
 /** The audit members of the URLs of one presign answer (`flag`: a batch's, or a redirect). */
 export const presignMembers = (target: Target, expiresAt: string, flag?: "batch" | "redirect") =>
-  `,"action":"presign","account":${JSON.stringify(target.accountId)},"bucket":${JSON.stringify(target.bucket)},"expires-at":${JSON.stringify(expiresAt)}${flag ? `,"${flag}":true` : ""}`;
+  `,"action":"presign","account":${jsonString(target.accountId)},"bucket":${jsonString(target.bucket)},"expires-at":${jsonString(expiresAt)}${flag ? `,"${flag}":true` : ""}`;
 
 /** The audit members each method's URLs begin with. */
 const METHOD_MEMBERS = Object.fromEntries(
@@ -52,7 +52,7 @@ export function objectUrl(s: Services, grant: Grant, target: Target, key: string
   const made = (url: string): ObjectUrl => ({
     url,
     answer: method === "PUT" ? { url, headers: signed ?? {} } : { url },
-    audit: `${METHOD_MEMBERS[method]},"key":${JSON.stringify(key)},"expires-in":${grant.expiresIn}${signed ? `,"signed":${JSON.stringify(Object.keys(signed).join(" "))}` : ""}`,
+    audit: `${METHOD_MEMBERS[method]},"key":${jsonString(key)},"expires-in":${grant.expiresIn}${signed ? `,"signed":${jsonString(Object.keys(signed).join(" "))}` : ""}`,
   });
   const url = s.presign.url(grant, { method, bucket: target.bucket, key, ...(request?.query ? { query: request.query } : {}), ...(signed ? { headers: signed } : {}) });
   return typeof url === "string" ? made(url) : url.then(made);

@@ -3,7 +3,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
 import type { Context } from "../../../src/http/context.ts";
-import { auditor, isoClock, type Log, type LogEntry } from "../../../src/http/log.ts";
+import { auditor, isoClock, jsonString, type Log, type LogEntry } from "../../../src/http/log.ts";
 import { storageTestApp } from "../../app.ts";
 
 describe("isoClock", () => {
@@ -28,6 +28,14 @@ describe("isoClock", () => {
 describe("the request log and audit lines", () => {
   const char = fc.oneof(fc.constantFrom('"', "\\", "\u2028", "é", "😀", "/", " ", "%", "+", "<", "'"), fc.string({ unit: "grapheme-ascii", minLength: 1, maxLength: 1 }), fc.string({ unit: "grapheme", minLength: 1, maxLength: 1 }));
   const key = fc.string({ unit: char, minLength: 1, maxLength: 30 }).filter((k) => !k.startsWith("/") && !/(?:^|\/)\.\.?(?:\/|$)/.test(k) && !/[\u0000-\u001f\u007f-\u009f]/.test(k));
+
+  it("write a string as JSON.stringify does, whatever it holds", () => {
+    const any = fc.string({ unit: fc.oneof(char, fc.constantFrom("\u0000", "\u001f", "\u007f", "\ud800", "\udfff", "\t")), maxLength: 40 });
+    fc.assert(fc.property(any, (value) => {
+      expect(jsonString(value)).toBe(JSON.stringify(value));
+    }), { numRuns: 5000, seed: 18 });
+    for (const value of ["", " ", "~", '"', "\\", "\u007f", "a\nb"]) expect(jsonString(value)).toBe(JSON.stringify(value));
+  });
 
   it("read back as their entries for any key, single or batched, and for refusals", async () => {
     const t = await storageTestApp();
