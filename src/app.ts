@@ -37,7 +37,8 @@ export function createApp(deps: AppDeps): App {
   );
   // Every route of every group is matched by this app's router: RegExpRouter tries them all in one regular
   // expression, where hono/tiny's PatternRouter tries one per route (1 µs a request here, BENCHMARKS.md part 10).
-  const app = new HonoBase<AppEnv>({ router: new RegExpRouter() });
+  // Not strict: a path with a trailing slash reaches its route, as PatternRouter let it.
+  const app = new HonoBase<AppEnv>({ router: new RegExpRouter(), strict: false });
 
   app.use(requestLog(s.log, s.now, s.iso));
   if (config.corsOrigins?.length) {

@@ -13,7 +13,7 @@ import type { TokenIntrospector } from "./domain/introspector.ts";
 import { presigning } from "./domain/presign.ts";
 import type { RoleCredentials } from "./domain/roles.ts";
 import { createSigning } from "./domain/signing.ts";
-import { auditor, isoClock, type Log } from "./http/log.ts";
+import { auditor, isoClock, type Log, textLog } from "./http/log.ts";
 import { ACCOUNT_CACHE_MS } from "./store/cache.ts";
 import type { ChangeFeed, ResourceStore } from "./store/store.ts";
 
@@ -51,7 +51,7 @@ export interface AppDeps {
 
 export function services(deps: AppDeps) {
   const now = deps.now ?? Date.now;
-  const log = deps.log ?? (() => {});
+  const log = deps.log ?? textLog(() => {});
   const iso = isoClock();
   const outbound = deps.fetch ? { fetch: deps.fetch } : {};
   const s3 = s3Client({ signer: deps.presigner, ...outbound, now });

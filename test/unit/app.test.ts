@@ -108,3 +108,21 @@ describe("CORS", () => {
     expect(other.headers.get("access-control-allow-origin")).toBeNull();
   });
 });
+
+describe("routing", () => {
+  // One router matches every group's routes (app.ts); a trailing slash reaches the route as it always has.
+  it("takes a path with a trailing slash to its route", async () => {
+    const t = createTestApp();
+    await t.putAccount("acc", { region: "us-east-1", ...KEYS });
+    const status = async (method: string, path: string, body?: unknown) => (await t.call({ method, path, body })).status;
+    expect({
+      health: await status("GET", "/health/"),
+      list: await status("GET", "/AwsAccount/"),
+      read: await status("GET", "/AwsAccount/acc/"),
+      upload: await status("POST", "/aws/storage/acc/my-bucket/", { filename: "a.txt", "content-type": "text/plain" }),
+      download: await status("GET", "/aws/storage/acc/my-bucket/a.txt/"),
+      refused: await status("PUT", "/aws/storage/acc/my-bucket/a.txt/"),
+      unknown: await status("GET", "/nothing/"),
+    }).toEqual({ health: 200, list: 200, read: 200, upload: 200, download: 200, refused: 405, unknown: 404 });
+  });
+});
