@@ -31,7 +31,10 @@ function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
  * makes one write for many requests instead of two system calls for each. Flushed on exit, too.
  */
 function batchedLines(stream: NodeJS.WriteStream): Log {
-  const lines = perTurn<string>((ready) => stream.write(`${ready.join("\n")}\n`));
+  const lines = perTurn<string>((ready) => {
+    ready.push(""); // the last line's newline, in the same join (not a copy of all of them joined)
+    stream.write(ready.join("\n"));
+  });
   process.on("exit", lines.flush);
   return textLog((line) => lines.add(line));
 }
