@@ -13,7 +13,7 @@ import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { createPresigner } from "../src/aws/signer.ts";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
-import { checkPresignedGet, fmt, median, processCpuMicros, startServer, table, verdict } from "./lib.ts";
+import { checkPresignedGet, fmt, hostLine, median, processCpuMicros, startServer, table, verdict } from "./lib.ts";
 
 const args = process.argv.slice(2);
 const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -104,7 +104,7 @@ async function main() {
     }
     const signer = await signerMicrosPerUrl();
     const med = (runs: Run[], field: keyof Run) => median(runs.map((run) => run[field]));
-    console.log(`\nBatches, Node ${process.version}: autocannon, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION_S} s, medians; batch of ${SIZE} GET URLs\n`);
+    console.log(`\nBatches, Node ${process.version} on ${hostLine()}: autocannon, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION_S} s, medians; batch of ${SIZE} GET URLs\n`);
     console.log(
       table(
         ["load", "URLs/s", "server CPU µs/URL"],

@@ -22,7 +22,7 @@ import { dirname, join } from "node:path";
 import { performance } from "node:perf_hooks";
 import { gzipSync } from "node:zlib";
 import { Miniflare } from "miniflare";
-import { checkPresignedGet, findProcess, fmt, median, processCpuMicros, ROOT, SDK_EXTRA_QUERY, table } from "./lib.ts";
+import { checkPresignedGet, findProcess, fmt, hostLine, median, processCpuMicros, ROOT, SDK_EXTRA_QUERY, table } from "./lib.ts";
 
 const args = process.argv.slice(2);
 const JSON_OUTPUT = args.includes("--json");
@@ -245,7 +245,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ samples: SAMPLES, elapsedSeconds: round1(elapsedSeconds), results, ratios, warmCpuMicrosPerRequest: warm }, null, 2));
       return;
     }
-    console.log(`\nEdge: Workers built with wrangler (minify), cold starts in fresh workerd processes via Miniflare, median of ${SAMPLES}\n`);
+    console.log(`\nEdge, on ${hostLine()}: Workers built with wrangler (minify), cold starts in fresh workerd processes via Miniflare, median of ${SAMPLES}\n`);
     console.log(
       table(
         ["Worker", "bundle KB", "gzip KB", "start-up ms", "1st request ms", "cold total ms", "over empty ms", "2nd request ms"],

@@ -30,7 +30,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
-import { checkPresignedGet, contextSwitches, fmt, median, SDK_EXTRA_QUERY, processCpuMicros, quantile, ROOT, type Server, startServer, table, verdict } from "./lib.ts";
+import { checkPresignedGet, contextSwitches, fmt, hostLine, median, SDK_EXTRA_QUERY, processCpuMicros, quantile, ROOT, type Server, startServer, table, verdict } from "./lib.ts";
 import { summarizeProfile } from "./profile.ts";
 
 const args = process.argv.slice(2);
@@ -283,12 +283,12 @@ async function main(): Promise<void> {
     if (PROFILE) profiles = await profileRuns(sample.text);
 
     const elapsedSeconds = (performance.now() - started) / 1000;
-    const config = { node: process.version, connections: CONNECTIONS, pipelining: 1, durationSeconds: DURATION_S, rounds: ROUNDS };
+    const config = { node: process.version, host: hostLine(), connections: CONNECTIONS, pipelining: 1, durationSeconds: DURATION_S, rounds: ROUNDS };
     if (JSON_OUTPUT) {
       console.log(JSON.stringify({ ...config, elapsedSeconds: round2(elapsedSeconds), results, ratios, overheadCpuMicros: overhead, profiles }, null, 2));
       return;
     }
-    console.log(`\nHTTP, Node ${process.version}: autocannon, ${CONNECTIONS} connections, pipelining 1, ${ROUNDS} rounds x ${DURATION_S} s, medians\n`);
+    console.log(`\nHTTP, Node ${process.version} on ${hostLine()}: autocannon, ${CONNECTIONS} connections, pipelining 1, ${ROUNDS} rounds x ${DURATION_S} s, medians\n`);
     console.log(
       table(
         ["server", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "server cores", "client cores", "client wake-ups/req", "req/s per round"],

@@ -1,12 +1,34 @@
 // Shared helpers for the benches: statistics, child servers and their CPU time, and table printing.
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { openSync, readdirSync, readFileSync } from "node:fs";
+import { availableParallelism } from "node:os";
 import { fileURLToPath } from "node:url";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
 import { createPresigner } from "../src/aws/signer.ts";
 import { expectedSignature } from "../test/verify-url.ts";
 
 export const ROOT = fileURLToPath(new URL("..", import.meta.url));
+
+// The CPU flags that move these figures: SHA extensions (SHA-256 in hardware), AES, the vector widths.
+const FLAGS_THAT_MATTER = ["sha_ni", "aes", "avx2", "avx512f"];
+
+/**
+ * The host as `lscpu` names it: model, vendor, family/model/stepping, hypervisor, cores, and which of the flags that
+ * matter it has (BENCHMARKS.md keeps a row per host seen). Printed by every bench, so that no figure goes without it.
+ */
+export function hostLine(): string {
+  let info = "";
+  try {
+    info = readFileSync("/proc/cpuinfo", "utf8");
+  } catch {
+    return `${availableParallelism()} cores (no /proc/cpuinfo)`;
+  }
+  const field = (name: string) => new RegExp(`^${name}\\s*:\\s*(.*)$`, "m").exec(info)?.[1]?.trim();
+  const flags = new Set((field("flags") ?? "").split(/\s+/));
+  const has = FLAGS_THAT_MATTER.map((flag) => `${flags.has(flag) ? "" : "no "}${flag}`).join(", ");
+  const where = flags.has("hypervisor") ? "a VM guest" : "bare metal";
+  return `${field("model name") ?? "unknown CPU"} (${field("vendor_id") ?? "?"}, family ${field("cpu family") ?? "?"} model ${field("model") ?? "?"} stepping ${field("stepping") ?? "?"}), ${where}, ${availableParallelism()} cores; ${has}`;
+}
 
 export const median = (values: number[]) => {
   const sorted = [...values].sort((a, b) => a - b);

@@ -11,10 +11,8 @@
 //   scale   bench/scale.ts   cost per URL as accounts (1, 1k, 100k) and key lengths (10, 100, 1000 bytes) grow
 // About 4 minutes on 2 cores. --quick: shorter runs, for a look (numbers rougher).
 import { spawn } from "node:child_process";
-import { readFileSync } from "node:fs";
-import { availableParallelism } from "node:os";
 import { performance } from "node:perf_hooks";
-import { ROOT } from "./lib.ts";
+import { hostLine, ROOT } from "./lib.ts";
 
 const args = process.argv.slice(2);
 const ONLY = args.find((a) => a.startsWith("--only="))?.split("=")[1]?.split(",");
@@ -41,8 +39,8 @@ function run(file: string, partArgs: string[]): Promise<{ code: number | null; s
   });
 }
 
-const cpu = /^model name\s*:\s*(.+)$/m.exec(readFileSync("/proc/cpuinfo", "utf8"))?.[1] ?? "unknown CPU";
-console.log(`signpost bench: ${new Date().toISOString()}, Node ${process.version}, ${availableParallelism()} cores (${cpu})`);
+const host = hostLine();
+console.log(`signpost bench: ${new Date().toISOString()}, Node ${process.version}, on ${host}`);
 const started = performance.now();
 const targets: string[] = [];
 const failed: string[] = [];
@@ -53,7 +51,7 @@ for (const part of PARTS.filter((p) => !ONLY || ONLY.includes(p.id))) {
   if (code !== 0) failed.push(`${part.id} (exit ${code})`);
   for (const line of stdout.split("\n")) if (/target >= [\d.]+x: (PASS|MISS)/.test(line)) targets.push(`${part.id.padEnd(8)}  ${line.trim()}`);
 }
-console.log(`\n=== targets\n${targets.join("\n") || "(none)"}`);
+console.log(`\n=== targets, on ${host}, Node ${process.version}\n${targets.join("\n") || "(none)"}`);
 console.log(`\n(${((performance.now() - started) / 1000).toFixed(0)} s in all)`);
 if (failed.length) {
   console.error(`failed: ${failed.join(", ")}`);

@@ -18,7 +18,7 @@ import { performance } from "node:perf_hooks";
 import { Miniflare } from "miniflare";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
 import { createPresigner } from "../src/aws/signer.ts";
-import { fmt, median, ROOT, table } from "./lib.ts";
+import { fmt, hostLine, median, ROOT, table } from "./lib.ts";
 import { presignRequest, signMany, sign, type Who } from "./runtimes/workload.ts";
 
 const args = process.argv.slice(2);
@@ -158,7 +158,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ rounds: ROUNDS, urlsPerSample: N, elapsedSeconds: Math.round(elapsedSeconds * 10) / 10, results: rows }, null, 2));
       return;
     }
-    console.log(`\nWeb Crypto signing, sequential (each URL awaited), ${ROUNDS} rounds x ${fmt(N)} URLs, medians; URLs checked against ours on node:crypto\n`);
+    console.log(`\nOn ${hostLine()}. Web Crypto signing, sequential (each URL awaited), ${ROUNDS} rounds x ${fmt(N)} URLs, medians; URLs checked against ours on node:crypto\n`);
     console.log(
       table(
         ["runtime", "ours µs/URL", "ours URLs/s", "aws4fetch µs/URL", "ours vs aws4fetch"],

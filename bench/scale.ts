@@ -38,7 +38,7 @@ import { denoKvStore } from "../src/store/kv.ts";
 import { memoryStore } from "../src/store/memory.ts";
 import type { ResourceStore } from "../src/store/store.ts";
 import { signedBy } from "../test/verify-url.ts";
-import { fmt, median, table } from "./lib.ts";
+import { fmt, hostLine, median, table } from "./lib.ts";
 
 const args = process.argv.slice(2);
 const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
@@ -309,7 +309,7 @@ async function main(): Promise<void> {
       console.log(JSON.stringify({ node: process.version, durationMs: DURATION_MS, rounds: ROUNDS, elapsedSeconds: round2(elapsedSeconds), inserts, results }, null, 2));
       return;
     }
-    console.log(`\nScale, in process (app.request), Node ${process.version}: ${ROUNDS} rounds x ${DURATION_MS} ms, medians\n`);
+    console.log(`\nScale, in process (app.request), Node ${process.version} on ${hostLine()}: ${ROUNDS} rounds x ${DURATION_MS} ms, medians\n`);
     console.log(`accounts written in atomic batches of ${BATCH}: ${inserts.map((i) => `${fmt(i.accounts)} in ${i.seconds.toFixed(2)} s (${i.perAccountMicros.toFixed(0)} µs each)`).join(", ")}\n`);
     console.log(
       table(

@@ -22,6 +22,7 @@ import { PutObjectCommand, S3Client } from "@aws-sdk/client-s3";
 import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { createPresigner, encodeRfc3986, webCryptoSha256, type PresignRequest } from "../src/aws/signer.ts";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
+import { hostLine } from "./lib.ts";
 
 const args = process.argv.slice(2);
 const JSON_OUTPUT = args.includes("--json");
@@ -384,7 +385,7 @@ async function main(): Promise<void> {
   }
 
   const nameWidth = Math.max(...results.map((r) => r.name.length));
-  console.log(`\nNode ${process.version}, ${ROUNDS} rounds x ${DURATION_MS} ms each, median URLs/s\n`);
+  console.log(`\nNode ${process.version} on ${hostLine()}, ${ROUNDS} rounds x ${DURATION_MS} ms each, median URLs/s\n`);
   console.log(`${"contender".padEnd(nameWidth)}  ${"URLs/s".padStart(10)}  ${"µs/URL".padStart(8)}  ${"CPU µs/URL".padStart(10)}  URLs/s per round`);
   for (const r of results) {
     console.log(
