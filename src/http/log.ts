@@ -26,11 +26,8 @@ const PLAIN = /^[\x20\x21\x23-\x5b\x5d-\x7e]*$/;
 /** JSON.stringify(value) for a string, in half the time when it needs no escape (most keys, paths and names). */
 export const jsonString = (value: string): string => (PLAIN.test(value) ? `"${value}"` : JSON.stringify(value));
 
-/**
- * The lines made on every request are written from their parts, as JSON.stringify would write their entries, each
- * shared part once. That was 2 µs a request and 1 µs a batched URL as objects (BENCHMARKS.md part 10).
- */
-const text = jsonString;
+// The lines made on every request are written from their parts, as JSON.stringify would write their entries, each
+// shared part once: as objects they cost 2 µs a request and 1 µs a batched URL (BENCHMARKS.md part 10).
 const number = (value: number) => (Number.isFinite(value) ? String(value) : "null");
 
 /** `,"name":value` for each field that is not undefined: an entry's members after its first. */
@@ -64,7 +61,7 @@ export function requestLog(log: Log, now: () => number, iso: (ms: number) => str
     await next();
     const { status } = c.res;
     // Never the query: it may carry nothing secret today, but keep logs boring.
-    let line = `{"time":${text(iso(started))},"method":${text(c.req.method)},"path":${text(rawPath(c.req.url))},"status":${number(status)},"ms":${number(now() - started)}`;
+    let line = `{"time":${jsonString(iso(started))},"method":${jsonString(c.req.method)},"path":${jsonString(rawPath(c.req.url))},"status":${number(status)},"ms":${number(now() - started)}`;
     // Refusals name who asked (the client id a secret names, never the secret) and why.
     if (status === 401 || status === 403) {
       const caller = c.get("caller");
@@ -77,7 +74,7 @@ export function requestLog(log: Log, now: () => number, iso: (ms: number) => str
 /** One structured line per URL issued and per admin change: who did what to which resource. */
 export function auditor(log: Log, now: () => number, iso: (ms: number) => string) {
   const write = jsonLines(log);
-  const head = (c: Context) => `{"audit":true,"time":${text(iso(now()))},"who":${text(callerName(c.get("caller")))}`;
+  const head = (c: Context) => `{"audit":true,"time":${jsonString(iso(now()))},"who":${jsonString(callerName(c.get("caller")))}`;
   return Object.assign((c: Context, entry: LogEntry) => write(`${head(c)}${members(entry)}}`), {
     /**
      * The lines of one answer's URLs: the members they share (`,"action":...`, routes/storage.ts) once, and each
