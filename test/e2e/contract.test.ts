@@ -956,6 +956,13 @@ describe("batches (issue 18)", () => {
     const deletes = await batch(keys.map((filename) => ({ filename, method: "DELETE" })));
     for (const { url } of deletes) expect((await fetch(url, { method: "DELETE" })).status).toBe(204);
     expect((await fetch(reads[0]!.url)).status).toBe(404);
+    // One audit line per URL, each a JSON object of its own, as the runtime writes them.
+    await vi.waitFor(() => {
+      const audit = (service.stdout() + service.stderr()).split("\n").filter((line) => line.includes('"batch":true') && line.includes(`${run}/batch/`)).map((line) => JSON.parse(line.slice(line.indexOf("{"))));
+      const issued = [...puts, ...reads, ...deletes].map(({ method, filename }) => `${method} ${filename}`);
+      expect(audit.map((line) => `${line["s3-method"]} ${line.key}`).sort()).toEqual(issued.sort());
+      expect(audit.every((line) => line.audit === true && line.action === "presign" && line.account === "rgw" && line["expires-in"] === 300)).toBe(true);
+    });
   });
 });
 
