@@ -13,17 +13,16 @@ import { compose } from "../compose.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { CREDENTIAL_ENV_NAMES } from "../credentials/names.ts";
 import { sealerFrom } from "../crypto/seal.ts";
+import { textLog } from "../http/log.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { denoIo, readEnv } from "./deno-io.ts";
 import { checkDataFolder, folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, type PostgresStores, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { answersPerTurn } from "./per-turn.ts";
-import { textLog } from "../http/log.ts";
 
-function log(stream: "stdout" | "stderr", entry: Record<string, unknown>) {
-  (stream === "stdout" ? console.log : console.error)(JSON.stringify(entry));
-}
+/** Start-up and shutdown lines go to stderr; the request log and audit lines to stdout (logLine in main). */
+const logToStderr = textLog((line) => console.error(line));
 
 const files: SecretFiles = {
   async read(path) {
@@ -53,7 +52,7 @@ async function privateDatabase(path: string): Promise<string> {
 async function main() {
   // Read by name: `deno task start` grants --allow-env for exactly these. A name the permissions deny reads as unset.
   const { env, denied } = readEnv([...SERVER_ENV_NAMES, ...CREDENTIAL_ENV_NAMES]);
-  if (denied.length) log("stderr", { level: "warn", message: "not permitted to read these variables (--allow-env); taken as unset", variables: denied.join(",") });
+  if (denied.length) logToStderr({ level: "warn", message: "not permitted to read these variables (--allow-env); taken as unset", variables: denied.join(",") });
   const settings = readSettings(env);
   const onDeploy = env.DENO_DEPLOYMENT_ID !== undefined;
   const io = denoIo(env, { deploy: onDeploy });
@@ -67,9 +66,9 @@ async function main() {
     // Who we are needs --allow-sys=uid, which deno task start does not grant (asked for, Deno would prompt): then
     // the mode alone is judged.
     const me = Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted" ? Deno.uid() : null;
-    checkDataFolder(dataDir, { mode: folder.mode ?? 0, uid: folder.uid }, me, (entry) => log("stderr", entry));
+    checkDataFolder(dataDir, { mode: folder.mode ?? 0, uid: folder.uid }, me, logToStderr);
     // Outside Deno Deploy, kept in the data folder as Node keeps them: one folder, either runtime.
-    const kept = await folderSecrets(files, dataDir, settings, (entry) => log("stderr", entry), (text) => console.error(text.trimEnd()));
+    const kept = await folderSecrets(files, dataDir, settings, logToStderr, (text) => console.error(text.trimEnd()));
     token = adminToken(kept.adminToken);
     encryptionKey = kept.encryptionKey;
   }
@@ -103,7 +102,7 @@ async function main() {
       hostname,
       onListen: ({ hostname, port }) => {
         const host = hostname.includes(":") ? `[${hostname}]` : hostname;
-        log("stderr", { message: "listening", url: `http://${host}:${port}`, ...(shared ? { database: shared.db.where } : { dataDir }), cacheMs });
+        logToStderr({ message: "listening", url: `http://${host}:${port}`, ...(shared ? { database: shared.db.where } : { dataDir }), cacheMs });
       },
     }, answersPerTurn(app.fetch)); // Deno's server writes each answer at once too: the same wake-ups (BENCHMARKS.md, part 8)
   } catch (error) {
@@ -115,7 +114,7 @@ async function main() {
   if (!onDeploy) {
     for (const signal of ["SIGTERM", "SIGINT"] as const) {
       Deno.addSignalListener(signal, async () => {
-        log("stderr", { message: "stopping", signal });
+        logToStderr({ message: "stopping", signal });
         await server.shutdown();
         kv?.close();
         await shared?.db.close();
@@ -129,6 +128,6 @@ main().catch((error) => {
   // One line, never a stack: a bad setting names its variable, a missing permission names the flag to add.
   const message = error instanceof Error ? error.message.split("\n")[0]! : String(error);
   const permission = error instanceof Error && (error.name === "NotCapable" || error.name === "PermissionDenied");
-  log("stderr", { message: "failed to start", error: permission ? `${message} (start it with deno task start, which grants what SIGNPOST_DATA_DIR needs)` : message });
+  logToStderr({ message: "failed to start", error: permission ? `${message} (start it with deno task start, which grants what SIGNPOST_DATA_DIR needs)` : message });
   Deno.exit(1);
 });

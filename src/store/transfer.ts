@@ -84,13 +84,12 @@ export function sealedStrings(value: unknown, isSealed: (text: string) => boolea
 }
 
 /**
- * Writes what readExport read, each resource as it was (its versionId kept), replacing one of the same id. `check`
- * runs on every resource first, so that a refusal writes nothing. Writing is one record at a time: a store that fails
- * part-way (a dropped connection, a value too large for Deno KV) leaves the ones before written, and the error says
- * which and how many; the same import run again replaces them and writes the rest.
+ * Writes what readExport read, each resource as it was (its versionId kept), replacing one of the same id; the caller
+ * checks every resource first (runtime/cli.ts), so that a refusal writes nothing. Writing is one record at a time: a
+ * store that fails part-way (a dropped connection, a value too large for Deno KV) leaves the ones before written, and
+ * the error says which and how many; the same import run again replaces them and writes the rest.
  */
-export async function importResources(stores: Stores, resources: ImportedResource[], check: (item: ImportedResource) => Promise<void> = async () => {}) {
-  for (const item of resources) await check(item);
+export async function importResources(stores: Stores, resources: ImportedResource[]) {
   const counts: Record<string, { created: number; replaced: number }> = Object.fromEntries(Object.keys(stores).map((type) => [type, { created: 0, replaced: 0 }]));
   for (const [written, { type, resource }] of resources.entries()) {
     try {
