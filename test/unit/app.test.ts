@@ -125,4 +125,21 @@ describe("routing", () => {
       unknown: await status("GET", "/nothing/"),
     }).toEqual({ health: 200, list: 200, read: 200, upload: 200, download: 200, refused: 405, unknown: 404 });
   });
+
+  // Routes match the raw path with only unreserved characters decoded (app.ts, routedPath): the same routes as
+  // Hono's decodeURI of the whole path gave, without decoding every key.
+  it("routes a percent-encoded unreserved character as the character, and nothing else decoded", async () => {
+    const t = createTestApp();
+    await t.putAccount("acc", { region: "us-east-1", ...KEYS });
+    const call = (method: string, path: string) => t.call({ method, path });
+    const read = await call("GET", "/%41ws%41ccount/%61cc");
+    expect(read.status).toBe(200);
+    expect(read.json.id).toBe("acc");
+    expect((await call("GET", `/AwsAccount/acc/%5Fhistory/${read.json.meta.versionId}`)).status).toBe(200);
+    expect((await call("GET", "/aws/storage/acc/my-bucket/%7Euser/a%20b.txt")).json.url).toContain("/~user/a%20b.txt?"); // the key read from the raw path, decoded once
+    // A reserved character stays encoded: `%24verify` is not `$verify`, `%2F` is not a separator.
+    expect((await call("POST", "/AwsAccount/acc/$verify")).status).not.toBe(404);
+    expect((await call("POST", "/AwsAccount/acc/%24verify")).status).toBe(404);
+    expect(diagnostics(await call("GET", "/AwsAccount/a%2Fb"))).toMatch(/id must be/);
+  });
 });
