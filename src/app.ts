@@ -35,7 +35,7 @@ const ENCODED_UNRESERVED = /%(?:3[0-9]|[46][1-9A-F]|[57][0-9A]|2[DE]|5F|7E)/gi;
  * own decodes the whole path with decodeURI, half a microsecond for a key with a space. A trailing slash goes, so
  * `/AwsAccount/` reaches its route.
  */
-export function routedPath(request: Request): string {
+function routedPath(request: Request): string {
   let path = rawPath(request.url);
   if (path.includes("%")) path = path.replace(ENCODED_UNRESERVED, (encoded) => String.fromCharCode(parseInt(encoded.slice(1), 16)));
   return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
