@@ -26,21 +26,6 @@ export type { App } from "./http/context.ts";
 export type { AppConfig, AppDeps } from "./services.ts";
 export type { LogEntry } from "./http/log.ts";
 
-// Percent-encoded unreserved characters: the same as the characters themselves (RFC 3986, 6.2.2.2).
-const ENCODED_UNRESERVED = /%(?:3[0-9]|[46][1-9A-F]|[57][0-9A]|2[DE]|5F|7E)/gi;
-
-/**
- * The path routes match: the raw path with only its unreserved characters decoded, so `/%41wsAccount` is
- * `/AwsAccount`; the rest stays encoded (the handlers decode what they read: names.ts, and Hono its params). Hono's
- * own decodes the whole path with decodeURI, half a microsecond for a key with a space. A trailing slash goes, so
- * `/AwsAccount/` reaches its route.
- */
-function routedPath(request: Request): string {
-  let path = rawPath(request.url);
-  if (path.includes("%")) path = path.replace(ENCODED_UNRESERVED, (encoded) => String.fromCharCode(parseInt(encoded.slice(1), 16)));
-  return path.length > 1 && path.endsWith("/") ? path.slice(0, -1) : path;
-}
-
 export function createApp(deps: AppDeps): App {
   const s = services(deps);
   const { config } = deps;
@@ -52,7 +37,8 @@ export function createApp(deps: AppDeps): App {
   );
   // Every route of every group is matched by this app's router: RegExpRouter tries them all in one regular
   // expression, where hono/tiny's PatternRouter tries one per route (1 µs a request here, BENCHMARKS.md part 10).
-  const app = new HonoBase<AppEnv>({ router: new RegExpRouter(), getPath: routedPath });
+  // Not strict: a path with a trailing slash reaches its route, as PatternRouter let it.
+  const app = new HonoBase<AppEnv>({ router: new RegExpRouter(), strict: false });
 
   app.use(requestLog(s.log, s.now, s.iso));
   if (config.corsOrigins?.length) {

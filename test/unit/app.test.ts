@@ -126,8 +126,7 @@ describe("routing", () => {
     }).toEqual({ health: 200, list: 200, read: 200, upload: 200, download: 200, refused: 405, unknown: 404 });
   });
 
-  // Routes match the raw path with only unreserved characters decoded (app.ts, routedPath): the same routes as
-  // Hono's decodeURI of the whole path gave, without decoding every key.
+  // Hono decodes the path for routing (decodeURI, a lone `%` kept as `%25`) and each param once more on its own.
   it("routes a percent-encoded unreserved character as the character, and nothing else decoded", async () => {
     const t = createTestApp();
     await t.putAccount("acc", { region: "us-east-1", ...KEYS });
@@ -141,5 +140,23 @@ describe("routing", () => {
     expect((await call("POST", "/AwsAccount/acc/$verify")).status).not.toBe(404);
     expect((await call("POST", "/AwsAccount/acc/%24verify")).status).toBe(404);
     expect(diagnostics(await call("GET", "/AwsAccount/a%2Fb"))).toMatch(/id must be/);
+  });
+
+  // An escape built from a lone `%` and an encoded digit (`%6%33`) must not turn into a second escape (`%63`, "c")
+  // that the param's own decoding then reads: `ac%6%33` would be an alias of `acc` (a DELETE deleting it) and
+  // `%2%45%2%45` an account `..`. Hono's routing path keeps the lone `%` as `%25`; a routing path that decoded
+  // `%33` first failed this (BENCHMARKS.md part 11).
+  it("does not decode a path twice into another id", async () => {
+    const t = createTestApp();
+    await t.putAccount("acc", { region: "us-east-1", ...KEYS });
+    for (const path of ["/AwsAccount/ac%6%33", "/AwsAccount/%%36%31cc", "/AwsAccount/acc/_history/%3%31"]) {
+      const answer = await t.call({ method: "GET", path });
+      expect(answer.status, path).toBeGreaterThanOrEqual(400);
+      expect(answer.text, path).not.toContain('"id":"acc"');
+    }
+    expect((await t.call({ method: "DELETE", path: "/AwsAccount/ac%6%33" })).status).toBe(400);
+    expect((await t.call({ method: "GET", path: "/AwsAccount/acc" })).status).toBe(200);
+    expect((await t.call({ method: "PUT", path: "/AwsAccount/%2%45%2%45", body: { region: "us-east-1", ...KEYS } })).status).toBe(400);
+    expect((await t.call({ method: "GET", path: "/companion/ac%6%33/my-bucket/s3/params?filename=a.txt" })).status).toBe(400);
   });
 });
