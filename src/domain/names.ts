@@ -1,5 +1,6 @@
 // Names signpost takes from its callers: resource ids, bucket names, object keys, S3 hosts. Every failure is a 400
 // whose message says what was wrong and what is allowed.
+import { isResourceId } from "../store/store.ts";
 import { invalidFor } from "./fields.ts";
 
 const MAX_KEY_BYTES = 1024;
@@ -8,10 +9,8 @@ const DOT_SEGMENT = /(?:^|\/)\.\.?(?:\/|$)/;
 
 const invalid: (message: string) => never = invalidFor("");
 
-const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
-
 export function checkId(id: string, what = "id"): string {
-  if (!FHIR_ID.test(id)) invalid(`${what} must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.'`);
+  if (!isResourceId(id)) invalid(`${what} must be 1 to 64 characters of A-Z, a-z, 0-9, '-' and '.', and not . or ..`);
   return id;
 }
 

@@ -1,7 +1,7 @@
 // Export and import: every resource of some stores as NDJSON (one header line, then one resource per line, as
 // stored: sealed values stay sealed, meta.versionId is kept), and back into any store. For backups and for moving
 // between stores (Deno KV file, PostgreSQL, Deno KV). Generic: the resource types are handed in.
-import type { Resource, ResourceStore } from "./store.ts";
+import { isResourceId, type Resource, type ResourceStore } from "./store.ts";
 
 export const EXPORT_FORMAT = "signpost-export/1";
 
@@ -13,7 +13,6 @@ export interface ExportHeader {
 }
 
 type Stores = Record<string, ResourceStore<Resource>>;
-const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
 
 /** The header line, then every resource of every store in turn (in id order), each a line. */
 export async function exportLines(stores: Stores, now = Date.now): Promise<string[]> {
@@ -60,7 +59,7 @@ export function readExport(text: string, types: readonly string[]): { header: Ex
     const resource = parse(n) as Partial<ImportedResource["resource"]> | null;
     const type = resource?.resourceType;
     if (typeof type !== "string" || !types.includes(type)) throw new ImportError(`${line(n)}: resourceType must be one of ${types.join(", ")}, not ${JSON.stringify(type ?? null)}`);
-    if (typeof resource!.id !== "string" || !FHIR_ID.test(resource!.id)) throw new ImportError(`${line(n)}: ${type} has no valid id`);
+    if (typeof resource!.id !== "string" || !isResourceId(resource!.id)) throw new ImportError(`${line(n)}: ${type} has no valid id`);
     const meta = resource!.meta as Partial<Resource["meta"]> | undefined;
     if (typeof meta?.versionId !== "string" || typeof meta.lastUpdated !== "string") throw new ImportError(`${line(n)}: ${type}/${resource!.id} has no meta.versionId and meta.lastUpdated`);
     const key = `${type}/${resource!.id}`;

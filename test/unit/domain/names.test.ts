@@ -2,7 +2,7 @@
 // definitions), and the hosts signpost sends signed requests to.
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { checkHost, checkKey, storagePath } from "../../../src/domain/names.ts";
+import { checkHost, checkId, checkKey, storagePath } from "../../../src/domain/names.ts";
 import { HttpError } from "../../../src/errors.ts";
 import { encodeKey } from "../../../src/aws/s3url.ts";
 import { encodeRfc3986 } from "../../../src/aws/signer.ts";
@@ -27,6 +27,15 @@ const keyChar = fc.oneof(
 const keys = fc.array(keyChar, { maxLength: 40 }).map((chars) => chars.join(""));
 const rawChar = fc.constantFrom("/", "%", "2", "F", "f", "C", "3", "A", "9", "E", "8", "B", "a", "+", "-", "%2F", "%25", "%C3%A9", "%E2%82%AC", "%F0%9F%98%80", "%C3", "%A9", "%E2%82", "%ZZ", "%%");
 const raws = fc.array(rawChar, { maxLength: 24 }).map((parts) => parts.join(""));
+
+describe("resource ids", () => {
+  // FHIR's id, but not . or ..: a record no URL can name could never be read, changed or deleted (an alias that
+  // decoded a path twice once made `PUT /AwsAccount/%2%45%2%45` create one: BENCHMARKS.md part 11).
+  it("refuses . and .., takes other ids of FHIR's characters", () => {
+    for (const id of [".", "..", "", "a/b", "a b", "x".repeat(65)]) expect(() => checkId(id), id).toThrow(HttpError);
+    for (const id of ["acc", "a.b", "...", "-", "A-1.x", "x".repeat(64)]) expect(checkId(id)).toBe(id);
+  });
+});
 
 describe("object keys in one pass", () => {
   it("encodeKey equals encoding each segment, for any key", () => {

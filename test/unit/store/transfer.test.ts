@@ -2,7 +2,7 @@
 import { describe, expect, it } from "vitest";
 import { memoryStore } from "../../../src/store/memory.ts";
 import type { Resource } from "../../../src/store/store.ts";
-import { type ImportedResource, importResources } from "../../../src/store/transfer.ts";
+import { EXPORT_FORMAT, type ImportedResource, importResources, readExport } from "../../../src/store/transfer.ts";
 
 const meta = { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" };
 const client = (id: string): ImportedResource => ({ type: "Client", resource: { resourceType: "Client", id, meta } });
@@ -20,5 +20,17 @@ describe("importResources", () => {
     failing = false;
     expect(await importResources({ Client: flaky }, resources)).toEqual({ Client: { created: 2, replaced: 1 } });
     expect((await store.list()).map((resource) => resource.id).sort()).toEqual(["c1", "c2", "c3"]);
+  });
+});
+
+describe("readExport", () => {
+  const file = (...ids: string[]) =>
+    [JSON.stringify({ format: EXPORT_FORMAT, exported: meta.lastUpdated, counts: { Client: ids.length } }), ...ids.map((id) => JSON.stringify({ resourceType: "Client", id, meta }))].join("\n");
+
+  // No URL can name `.` or `..` (URL parsers remove dot segments): imported, such a record could never be read,
+  // changed or deleted through the API.
+  it("refuses the ids . and .., as the API does, and takes ids with dots in them", () => {
+    for (const id of [".", "..", "", "a/b", "x".repeat(65)]) expect(() => readExport(file("c1", id), ["Client"]), id).toThrow(/^line 3: Client has no valid id$/);
+    expect(readExport(file("c1", "a.b", "...", "-"), ["Client"]).resources.map((r) => r.resource.id)).toEqual(["c1", "a.b", "...", "-"]);
   });
 });
