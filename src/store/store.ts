@@ -1,11 +1,13 @@
 // Where resources live, whatever the engine: a generic contract (test/unit/store/contract.ts) every store keeps.
 
+// FHIR's id: 1 to 64 of A-Z, a-z, 0-9, '-' and '.'.
+const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
+
 /**
- * A resource's id: FHIR's (1 to 64 of A-Z, a-z, 0-9, '-' and '.'), but not `.` or `..`, which no URL can name (URL
- * parsers remove them as dot segments): such a record could never be read, changed or deleted.
+ * A resource's id: FHIR's, but not `.` or `..`, which no URL can name (URL parsers remove them as dot segments):
+ * such a record could never be read, changed or deleted.
  */
 export const isResourceId = (id: string): boolean => FHIR_ID.test(id) && id !== "." && id !== "..";
-const FHIR_ID = /^[A-Za-z0-9.-]{1,64}$/;
 
 /** What every stored resource has. */
 export interface Resource {
