@@ -100,6 +100,15 @@ describe("accounts", () => {
     expect((await api("GET", "/AwsAccount/crud")).status).toBe(404);
     for (const answer of [replaced, read, list, deleted]) expect(answer.text).not.toContain("never-shown-secret");
   });
+
+  // Each runtime hands the path on as sent. Decoded twice (`%6%35` read as `%65`, then `e`), `twic%6%35` would be
+  // another name of `twice`, which a proxy's rule on the path would miss (test/unit/app.test.ts has more cases).
+  it("names no account by a path that only a second decoding would turn into its id", async () => {
+    expect((await api("PUT", "/AwsAccount/twice", "region: eu-west-1")).status).toBe(201);
+    for (const method of ["GET", "DELETE"]) expect((await api(method, "/AwsAccount/twic%6%35")).status, method).toBe(400);
+    expect((await api("GET", "/AwsAccount/twice")).status).toBe(200);
+    expect((await api("DELETE", "/AwsAccount/twice")).status).toBe(200);
+  });
 });
 
 describe("every key of the corpus round-trips through presigned URLs", () => {
