@@ -12,50 +12,50 @@ const { createHash, createHmac, createSecretKey } = nodeCrypto;
 const oneShotHash = typeof nodeCrypto.hash === "function" ? nodeCrypto.hash : null;
 
 const BLOCK = 64; // SHA-256's block: HMAC's pads are one block
-// Messages up to this many bytes take the one-shot path: a string to sign is about 150.
-const ROOM = 1024;
+// Messages up to this many code units take the one-shot path (UTF-8: at most 3 bytes each): a string to sign is
+// about 150. Longer ones (POST policies) take createHmac.
+const MAX_FAST = 192;
 
 /**
  * An HMAC key with its two pads worked out (RFC 2104: the key, zero-filled to a block, XOR 0x36 and XOR 0x5c), so
  * that an HMAC is two one-shot hashes: H(outer pad || H(inner pad || message)). That costs half of
- * createHmac().update().digest() for a string to sign, which builds a new HMAC object each time.
+ * createHmac().update().digest() for a string to sign, which builds a new HMAC object each time. Each pad sits at
+ * the start of the key's own buffer, with room after it for what it is hashed with: no pad is copied per call, and
+ * none is left in a buffer another key uses.
  */
 export interface NodeHmacKey {
   object: KeyObject;
-  innerPad: Buffer;
-  outerPad: Buffer;
+  /** The inner pad, then room for a message of MAX_FAST code units. */
+  inner: Buffer;
+  /** The inner buffer up to the last message's end; remade when the length changes. */
+  view: Buffer;
+  /** The outer pad, then room for the inner hash. */
+  outer: Buffer;
 }
 
 function padded(raw: Uint8Array): NodeHmacKey {
   const key = raw.length > BLOCK ? createHash("sha256").update(raw).digest() : raw; // longer keys are hashed first
-  const innerPad = Buffer.alloc(BLOCK, 0x36);
-  const outerPad = Buffer.alloc(BLOCK, 0x5c);
+  const inner = Buffer.alloc(BLOCK + 3 * MAX_FAST, 0x36);
+  const outer = Buffer.alloc(BLOCK + 32, 0x5c);
   for (let i = 0; i < key.length; i++) {
-    innerPad[i]! ^= key[i]!;
-    outerPad[i]! ^= key[i]!;
+    inner[i]! ^= key[i]!;
+    outer[i]! ^= key[i]!;
   }
-  return { object: createSecretKey(raw), innerPad, outerPad };
+  return { object: createSecretKey(raw), inner, view: inner.subarray(0, BLOCK), outer };
 }
 
 /**
- * Hex HMAC-SHA256 by two one-shot hashes over scratch buffers shared by every key: JavaScript runs one call at a
- * time and each call is done with them before it returns. Longer messages go through createHmac.
+ * Hex HMAC-SHA256 by two one-shot hashes over the key's buffers: JavaScript runs one call at a time and each call is
+ * done with them before it returns. The inner hash goes to the outer buffer as "binary" (latin1: a byte per character), which
+ * costs less than hex both ways. Longer messages go through createHmac.
  */
 function paddedHmacHex(hash: typeof nodeCrypto.hash) {
-  const inner = Buffer.alloc(BLOCK + ROOM);
-  const outer = Buffer.alloc(BLOCK + 32);
-  let view = inner.subarray(0, BLOCK); // the inner buffer up to the message's end; remade when the length changes
   return (key: NodeHmacKey, data: string): string => {
-    if (data.length * 3 > ROOM) return createHmac("sha256", key.object).update(data, "utf8").digest("hex"); // UTF-8: at most 3 bytes per code unit
-    key.innerPad.copy(inner, 0);
-    const length = BLOCK + inner.write(data, BLOCK, "utf8");
-    if (view.length !== length) view = inner.subarray(0, length);
-    key.outerPad.copy(outer, 0);
-    outer.write(hash("sha256", view, "hex"), BLOCK, "hex"); // a hex answer costs a quarter of a Buffer one here
-    const signature = hash("sha256", outer, "hex");
-    inner.fill(0, 0, BLOCK); // no copy of a key's pad left behind in the scratch buffers
-    outer.fill(0, 0, BLOCK);
-    return signature;
+    if (data.length > MAX_FAST) return createHmac("sha256", key.object).update(data, "utf8").digest("hex");
+    const length = BLOCK + key.inner.write(data, BLOCK, "utf8");
+    if (key.view.length !== length) key.view = key.inner.subarray(0, length);
+    key.outer.write(hash("sha256", key.view, "binary"), BLOCK, "binary");
+    return hash("sha256", key.outer, "hex");
   };
 }
 

@@ -1,4 +1,4 @@
-// node:crypto primitives of the signer: the HMAC by worked-out pads and shared scratch buffers must equal
+// node:crypto primitives of the signer: the HMAC by worked-out pads in each key's own buffers must equal
 // createHmac's for every key and message shape, in any order of calls (the signer tests check whole URLs).
 import * as nodeCrypto from "node:crypto";
 import { createHash, createHmac, randomBytes } from "node:crypto";
@@ -17,9 +17,11 @@ const messages = {
   "a string to sign": `AWS4-HMAC-SHA256\n20261201T130000Z\n20261201/eu-central-1/s3/aws4_request\n${"ab".repeat(32)}`,
   "non-ASCII": "naïve ☃ 😀 Ω",
   "a lone surrogate (UTF-8 replacement)": "x\ud800y",
-  "341 three-byte characters (1023 bytes: the last that fits)": "€".repeat(341),
-  "342 three-byte characters (through createHmac)": "€".repeat(342),
-  "1024 ASCII characters (through createHmac)": "a".repeat(1024),
+  "192 three-byte characters (576 bytes: the longest the one-shot path takes)": "€".repeat(192),
+  "96 surrogate pairs (384 bytes)": "😀".repeat(96),
+  "192 lone surrogates (576 bytes of replacement characters)": "\udc00".repeat(192),
+  "193 three-byte characters (through createHmac)": "€".repeat(193),
+  "193 ASCII characters (through createHmac)": "a".repeat(193),
   "a 6 KB policy": "eyJ".repeat(2048),
 };
 const expected = (key: Buffer, data: string) => createHmac("sha256", key).update(data, "utf8").digest("hex");
@@ -41,7 +43,7 @@ describe("node:crypto HMAC", () => {
         });
       }
 
-      it("keeps keys and lengths apart when calls interleave (shared scratch buffers)", () => {
+      it("keeps keys and lengths apart when calls interleave (a longer message, then a shorter one, on each key)", () => {
         const raws = Object.values(keys);
         const imported = raws.map((raw) => sha.importKey(new Uint8Array(raw)) as NodeHmacKey);
         const datas = Object.values(messages);
