@@ -110,7 +110,8 @@ export function parseAwsAccount(body: unknown, id: string): AwsAccountInput {
 
 /**
  * A stored account as read back, checked like a new one (rules may have tightened since it was written, e.g. the
- * hosts signpost sends requests to); a reason instead when it is not usable.
+ * hosts signpost sends requests to), with the defaults of the fields it lacks (an imported record without `use-ssl`
+ * signs https URLs, as it reads); a reason instead when it is not usable.
  */
 function storedAccount(value: unknown, id: string): AwsAccount | string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "it is not an object";
@@ -120,13 +121,15 @@ function storedAccount(value: unknown, id: string): AwsAccount | string {
   if (typeof meta?.versionId !== "string" || typeof meta.lastUpdated !== "string") return "its meta is missing";
   const sealed = record["secret-access-key"];
   if (sealed !== undefined && !isSealed(sealed)) return "its secret-access-key is not sealed";
+  let fields: AwsAccountInput;
   try {
     // The sealed secret stands in for a plain one of the same shape.
-    parseAwsAccount({ ...record, ...(sealed === undefined ? {} : { "secret-access-key": "sealed" }) }, id);
+    fields = parseAwsAccount({ ...record, ...(sealed === undefined ? {} : { "secret-access-key": "sealed" }) }, id);
   } catch (error) {
     return error instanceof HttpError ? error.message.replace(/^AwsAccount: /, "") : "it cannot be read";
   }
-  return value as AwsAccount;
+  if (sealed !== undefined) fields["secret-access-key"] = sealed as string;
+  return { resourceType: "AwsAccount", id, ...fields, meta: record.meta as AwsAccount["meta"] };
 }
 
 /** What callers see: everything but the secret; and for clients, not the external id either (it guards the role). */
@@ -136,33 +139,42 @@ export function publicView(account: AwsAccount, admin = true): Omit<AwsAccount, 
   return visible;
 }
 
+const unusable = (id: string, reason: string) => `AwsAccount/${id} is stored in a form signpost cannot use (${reason}): replace it with PUT /AwsAccount/${id}`;
+
 /** Why a stored account cannot be used, or undefined. */
 export function accountProblem(account: AwsAccount, id = account.id): string | undefined {
-  const reason = storedAccount(account, id);
-  return typeof reason === "string" ? `AwsAccount/${id} is stored in a form signpost cannot use (${reason}): replace it with PUT /AwsAccount/${id}` : undefined;
+  const read = storedAccount(account, id);
+  return typeof read === "string" ? unusable(id, read) : undefined;
 }
 
 /**
- * Reading accounts to use them: a missing one is 404, one that does not read back is 500 naming it (never used).
- * The cache hands out one frozen object per read, so each is checked once.
+ * Reading accounts to use them: a missing one is 404, one that does not read back is 500 naming it (never used),
+ * and the rest as they read back, defaults in. The cache hands out one frozen object per read, so each is checked
+ * and read once.
  */
 export function accountReader(store: ResourceStore<AwsAccount>) {
-  const checked = new WeakSet<AwsAccount>();
+  const readBack = new WeakMap<AwsAccount, AwsAccount>();
+  /** The account as it reads back, or why it cannot be used. */
+  const read = (account: AwsAccount, id: string): AwsAccount | string => {
+    const known = readBack.get(account);
+    if (known !== undefined) return known;
+    const found = storedAccount(account, id);
+    if (typeof found === "string") return unusable(id, found);
+    if (Object.isFrozen(account)) readBack.set(account, Object.freeze(found));
+    return found;
+  };
   const problem = (account: AwsAccount, id = account.id): string | undefined => {
-    if (checked.has(account)) return undefined;
-    const reason = accountProblem(account, id);
-    if (reason) return reason;
-    if (Object.isFrozen(account)) checked.add(account);
-    return undefined;
+    const found = read(account, id);
+    return typeof found === "string" ? found : undefined;
   };
   const find = async (id: string): Promise<AwsAccount> => {
     const account = await store.get(id);
     if (!account) throw new HttpError(404, `AwsAccount/${id} not found`);
-    const reason = problem(account, id);
-    if (reason) throw new HttpError(500, reason);
-    return account;
+    const found = read(account, id);
+    if (typeof found === "string") throw new HttpError(500, found);
+    return found;
   };
-  return { find, problem };
+  return { find, problem, read };
 }
 
 export type AccountReader = ReturnType<typeof accountReader>;

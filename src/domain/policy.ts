@@ -158,6 +158,25 @@ export function requireKeptKeysStay(caller: Caller, stored: SigningSetup, patche
   }
 }
 
+// What decides who sends a role's external-id, to which role, and to which STS endpoint (roles.ts).
+const ROLE_CALL_FIELDS = ["access-key-id", "role-arn", "region", "host", "use-ssl"] as const;
+type RoleCall = { [field in (typeof ROLE_CALL_FIELDS)[number]]?: string | boolean };
+
+/**
+ * A PATCH that keeps a stored external-id (the caller did not give it, and clients never see it) sends it nowhere it
+ * was not sent before, unless the admin sends it: with other keys, signpost would send it to STS as someone else (in
+ * whose CloudTrail it shows); with another host, to a server the caller runs; with another role, to that role's
+ * owner. `newSecret`: the PATCH gives a secret, so the keys are not the stored ones even under the same key id.
+ */
+export function requireKeptExternalIdStays(caller: Caller, stored: RoleCall, patched: RoleCall, newSecret: boolean): void {
+  if (caller.admin) return;
+  const changed: string[] = ROLE_CALL_FIELDS.filter((field) => stored[field] !== patched[field]);
+  if (newSecret && !changed.includes("access-key-id")) changed.push("secret-access-key");
+  if (changed.length > 0) {
+    throw new HttpError(403, `only the admin may change who assumes an account's role, or where, while keeping its external-id (${changed.join(", ")} changed): give external-id again (or null to drop it) to change it`);
+  }
+}
+
 /** May `caller` use `bucket` at all (the account checks read it with the account's credentials)? */
 export function requireBucket(caller: Caller, bucket: string): void {
   if (!caller.admin && !caller.policy.buckets.includes("*") && !caller.policy.buckets.includes(bucket)) refuse(`use bucket ${bucket}`);

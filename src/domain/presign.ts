@@ -109,7 +109,7 @@ interface GrantRequest {
   use: Use;
 }
 
-export function presigning(deps: { accounts: AccountReader; signing: Signing; presigner: Presigner & HeaderSigner; now: () => number }) {
+export function presigning(deps: { accounts: Pick<AccountReader, "find">; signing: Signing; presigner: Presigner & HeaderSigner; now: () => number }) {
   /** The credentials for an authorized request, and the lifetime they allow from `date` (default: once they are there). */
   async function issue(caller: Caller, account: AwsAccount, bucket: string, allowed: PresignGrant, use: Use, date?: Date): Promise<Grant> {
     const credentials = use === "call"

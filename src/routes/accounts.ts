@@ -3,7 +3,7 @@
 import { Hono } from "hono/tiny";
 import { type AwsAccount, parseAwsAccount, publicView } from "../domain/account.ts";
 import { checkBucket, checkId } from "../domain/names.ts";
-import { requireAccount, requireAccountGrants, requireBucket, requireKeptKeysStay, requireOperation } from "../domain/policy.ts";
+import { requireAccount, requireAccountGrants, requireBucket, requireKeptExternalIdStays, requireKeptKeysStay, requireOperation } from "../domain/policy.ts";
 import { verifyAccount } from "../domain/verify.ts";
 import { HttpError } from "../errors.ts";
 import { mergePatch } from "../http/body.ts";
@@ -32,7 +32,9 @@ export function accountRoutes(s: Services) {
     const caller = c.get("caller");
     const all = await s.store.list();
     const visible = caller.admin || caller.policy.accounts.includes("*") ? all : all.filter((account) => caller.policy.accounts.includes(account.id));
-    return respond(c, searchset(visible, view(c), (account) => s.accounts.problem(account)));
+    // Each as it reads back (defaults in), or the reason it cannot be used.
+    const read = visible.map((account) => s.accounts.read(account, account.id));
+    return respond(c, searchset(read, (account) => view(c)(account as AwsAccount), (account) => (typeof account === "string" ? account : undefined)));
   });
   app.all("/", notAllowed("GET"));
 
@@ -78,11 +80,12 @@ export function accountRoutes(s: Services) {
       if (keep && merged["access-key-id"] !== stored["access-key-id"]) throw new HttpError(400, "AwsAccount: a new access-key-id needs its secret-access-key");
       const input = parseAwsAccount(keep ? { ...merged, "secret-access-key": "kept" } : merged, id);
       requireAccountGrants(caller, input);
-      if (keep) {
-        // Against the stored record as it reads back (defaults in): one written without them moved nothing.
-        requireKeptKeysStay(caller, parseAwsAccount({ ...stored, "secret-access-key": "kept" }, id), input);
-        input["secret-access-key"] = sealed;
-      } else if (input["secret-access-key"] !== undefined) input["secret-access-key"] = sealedGiven;
+      // Against the stored record as it reads back (defaults in): one written without them moved nothing.
+      const before = parseAwsAccount(sealed === undefined ? stored : { ...stored, "secret-access-key": "kept" }, id);
+      if (keep) requireKeptKeysStay(caller, before, input);
+      if (before["external-id"] !== undefined && !Object.hasOwn(patch, "external-id")) requireKeptExternalIdStays(caller, before, input, Object.hasOwn(patch, "secret-access-key"));
+      if (keep) input["secret-access-key"] = sealed;
+      else if (input["secret-access-key"] !== undefined) input["secret-access-key"] = sealedGiven;
       return { resourceType: "AwsAccount", id, ...input, meta: nextMeta(stored, s.now()) };
     });
     s.audit(c, { action: "patch", resource: `AwsAccount/${id}` });

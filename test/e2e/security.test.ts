@@ -375,6 +375,42 @@ describe.skipIf(!s3.roleArn)("a client's policy holds at S3 (issue 11)", () => {
         expect(targetHits).toBe(0);
       });
 
+      it("a manager cannot send an account's hidden external-id to a listener of its own, or as itself (an attack, 2026-12-01)", async () => {
+        const heard: string[] = [];
+        const listener = createServer((req, res) => {
+          let body = "";
+          req.on("data", (chunk) => (body += chunk));
+          req.on("end", () => (heard.push(body), res.writeHead(403).end()));
+        });
+        await new Promise<void>((resolve) => listener.listen(0, "127.0.0.1", resolve));
+        try {
+          const listenerHost = `127.0.0.1:${(listener.address() as { port: number }).port}`;
+          expect((await admin("PUT", "/AwsAccount/partner", account({ "role-arn": s3.roleArn, "external-id": "hidden-external-id-e2e" }), "application/json")).status).toBe(201);
+          const created = await admin("PUT", "/Client/ops", JSON.stringify({ policy: { operations: ["manage-accounts", "assume-role", "download"], accounts: ["partner"] } }), "application/json");
+          const ops = apiClient(service.url, created.json().secret);
+          const download = () => ops("GET", `/aws/storage/partner/${s3.bucket}/${encodePath(`private/${suffix}/secret.txt`)}`);
+          expect((await download()).status).toBe(200); // the role, assumed at RGW with the hidden id
+          const ownKeys = { "access-key-id": "AKIDMANAGEROWN", "secret-access-key": "manager-own-secret-0123" };
+          for (const patch of [{ host: listenerHost, "use-ssl": false, ...ownKeys }, ownKeys]) {
+            const moved = await ops("PATCH", "/AwsAccount/partner", JSON.stringify(patch), "application/merge-patch+json");
+            expect(moved.status, moved.text).toBe(403);
+            expect(moved.json().issue[0].diagnostics).toMatch(/while keeping its external-id/);
+            expect((await download()).status).toBe(200);
+          }
+          expect(heard).toEqual([]);
+          // Dropping the id, the manager may point the role anywhere: the listener hears that AssumeRole, without it.
+          const dropped = await ops("PATCH", "/AwsAccount/partner", JSON.stringify({ host: listenerHost, "use-ssl": false, ...ownKeys, "external-id": null }), "application/merge-patch+json");
+          expect(dropped.status, dropped.text).toBe(200);
+          expect((await download()).status).toBe(503);
+          expect(heard.length).toBeGreaterThan(0);
+          expect(heard.join("\n")).toMatch(/Action=AssumeRole/);
+          expect(heard.join("\n")).not.toContain("hidden-external-id-e2e");
+        } finally {
+          listener.closeAllConnections();
+          listener.close();
+        }
+      });
+
       it("cut a 400 MiB answer off at the call's limit", async () => {
         const listed = await op(admin, "evil", "list-parts", { filename: "huge/k", "upload-id": "u" }, "bucket");
         expect(listed.status).toBe(502);

@@ -44,7 +44,7 @@ describe("presigning", () => {
   const account: AwsAccount = { resourceType: "AwsAccount", id: "acc", region: "eu-west-1", "path-style": false, "use-ssl": true, meta: { versionId: "1", lastUpdated: "" } };
   const credentials = { accessKeyId: "ASIATEMP", secretAccessKey: "temp-secret", sessionToken: "token", expiration: new Date(NOW + 120_000) };
   const signing = { urlCredentials: async () => credentials, accountCredentials: async () => ({ accessKeyId: "AKIDOWN", secretAccessKey: "own" }) } as unknown as Signing;
-  const presign = presigning({ accounts: { find: async () => account, problem: () => undefined }, signing, presigner: createPresigner(nodeSha256), now: () => NOW });
+  const presign = presigning({ accounts: { find: async () => account }, signing, presigner: createPresigner(nodeSha256), now: () => NOW });
 
   it("grants with the URL credentials, fixed time and capped lifetime; signpost's own calls get the account's", async () => {
     const grant = await presign.grant(ADMIN, { operation: "download", accountId: "acc", bucket: "b-1", key: "k", expiration: undefined, use: "url" });

@@ -399,6 +399,51 @@ describe("account managers (issue 11, 3)", () => {
     expect(await signer(plain)).toBe("ASIA-other-tenant");
   });
 
+  it("may not send a hidden external-id anywhere it was not sent: with their own keys, to their own host, to another role (an attack, 2026-12-01)", async () => {
+    // A stand-in for STS: what each AssumeRole would send, and from whom, to where.
+    const sent: string[] = [];
+    const roles: RoleCredentials = async (stored) => {
+      sent.push(`${stored["access-key-id"] ?? "default"} ${stored["use-ssl"] ? "https" : "http"}://${stored.host ?? `sts.${stored.region}`} ${stored["role-arn"]} ${stored["external-id"]}`);
+      return { accessKeyId: "ASIAROLE", secretAccessKey: "role-secret", sessionToken: "role-token", expiration: new Date(NOW + 3_600_000) };
+    };
+    const { call, createClient, putAccount } = createTestApp({ roles });
+    const ROLE = "arn:aws:iam::444455556666:role/partner-uploads";
+    await putAccount("partner", { region: "us-east-1", host: "s3.partner.example", ...KEYS, "role-arn": ROLE, "external-id": "partner-external-id" });
+    await putAccount("keyless", { region: "eu-west-1", "role-arn": ROLE, "external-id": "keyless-external-id" });
+    const OWN_KEYS = { "access-key-id": "AKIDMANAGEROWN", "secret-access-key": "manager-own-secret-0123" };
+    const manager = await createClient("ops", { operations: ["manage-accounts", "assume-role", "use-default-credentials", "download"], accounts: ["partner", "keyless"] });
+    const use = async (id: string) => expect((await call({ method: "GET", path: `/aws/storage/${id}/photos/a.txt`, auth: manager })).status).toBe(200);
+    await use("partner");
+    await use("keyless");
+    const before = [...sent];
+    const attacks: [string, Record<string, unknown>][] = [
+      ["partner", { host: "127.0.0.1:19999", "use-ssl": false, ...OWN_KEYS }], // to a listener of the manager's
+      ["partner", { ...OWN_KEYS }], // as the manager's own identity: the id in its CloudTrail
+      ["partner", { "secret-access-key": "a-guess-at-the-secret" }],
+      ["keyless", { host: "127.0.0.1:19999", "use-ssl": false, ...OWN_KEYS }],
+      ["keyless", { ...OWN_KEYS }],
+      ["keyless", { "role-arn": "arn:aws:iam::999999999999:role/attacker" }], // to the attacker's role, as signpost
+      ["keyless", { region: "us-west-2" }],
+    ];
+    for (const [id, patch] of attacks) {
+      const moved = await call({ method: "PATCH", path: `/AwsAccount/${id}`, auth: manager, body: patch });
+      expect(moved.status, `${id} ${JSON.stringify(patch)}: ${moved.text}`).toBe(403);
+      expect(moved.json.issue[0].diagnostics).toMatch(/^only the admin may change who assumes an account's role, or where, while keeping its external-id \(.+ changed\): give external-id again/);
+      await use(id);
+    }
+    expect(sent.slice(before.length).every((line) => line === before[0] || line === before[1])).toBe(true);
+    expect(sent.filter((line) => !line.endsWith("partner-external-id") && !line.endsWith("keyless-external-id"))).toEqual([]);
+    // What sends the id nowhere new still patches; giving the id (or dropping it) makes the role the manager's to set.
+    expect((await call({ method: "PATCH", path: "/AwsAccount/keyless", auth: manager, body: { "role-session-name": "signpost-ops", "single-tenant": null } })).status).toBe(200);
+    expect((await call({ method: "PATCH", path: "/AwsAccount/keyless", auth: manager, body: { ...OWN_KEYS, host: "127.0.0.1:19999", "use-ssl": false, "external-id": "manager-chosen-id" } })).status).toBe(200);
+    expect((await call({ method: "PATCH", path: "/AwsAccount/partner", auth: manager, body: { ...OWN_KEYS, "role-arn": "arn:aws:iam::999999999999:role/attacker", "external-id": null } })).status).toBe(200);
+    expect((await call({ method: "PATCH", path: "/AwsAccount/partner", body: { ...KEYS, "role-arn": ROLE, "external-id": "partner-external-id-2" } })).status).toBe(200);
+    expect((await call({ method: "PATCH", path: "/AwsAccount/partner", body: { host: "s3.other.example" } })).status).toBe(200); // the admin may
+    await use("partner");
+    await use("keyless");
+    expect(sent.slice(-2)).toEqual([`AKIDTESTACCOUNT https://s3.other.example ${ROLE} partner-external-id-2`, "AKIDMANAGEROWN http://127.0.0.1:19999 " + ROLE + " manager-chosen-id"]);
+  });
+
   it("verify only buckets their policy names (it reads them with the account's credentials)", async () => {
     const { call, createClient } = await withAccounts();
     const manager = await createClient("ops", { operations: ["manage-accounts"], accounts: ["sandbox"], buckets: ["mine"] });
@@ -450,5 +495,30 @@ describe("records that do not read back (issue 11, 5)", () => {
     // An account stored before the host rules tightened is refused when used.
     await accounts.put("bad", (stored) => ({ ...stored!, region: "us-east-1" }));
     expect((await call({ method: "GET", path: "/aws/storage/bad/b-1/k" })).json.issue[0].diagnostics).toMatch(/link-local/);
+  });
+
+  it("an account stored without use-ssl or path-style (imported by hand) is used as it reads back: https and virtual-hosted, for URLs and STS (an attack, 2026-12-01)", async () => {
+    const accounts = memoryStore<AwsAccount>();
+    const assumedOver: unknown[] = [];
+    const roles: RoleCredentials = async (stored) => {
+      assumedOver.push(stored["use-ssl"]); // roles.ts sends AssumeRole over https only when this is true
+      return { accessKeyId: "ASIAROLE", secretAccessKey: "role-secret", sessionToken: "role-token", expiration: new Date(NOW + 3_600_000) };
+    };
+    const { call } = createTestApp({ accounts, roles });
+    await call({ method: "PUT", path: "/AwsAccount/legacy", body: { region: "us-east-1", host: "s3.example.com", ...KEYS } });
+    await call({ method: "PUT", path: "/AwsAccount/legacy-role", body: { region: "us-east-1", host: "s3.example.com", ...KEYS, "role-arn": "arn:aws:iam::111122223333:role/uploads" } });
+    for (const id of ["legacy", "legacy-role"]) {
+      await accounts.put(id, (stored) => {
+        const { "path-style": _style, "use-ssl": _ssl, ...bare } = stored!;
+        return bare as AwsAccount;
+      });
+    }
+    for (const id of ["legacy", "legacy-role"]) {
+      const url = await call({ method: "GET", path: `/aws/storage/${id}/photos/a.txt` });
+      expect(url.status, url.text).toBe(200);
+      expect(url.json.url).toMatch(/^https:\/\/photos\.s3\.example\.com\/a\.txt\?/);
+      expect((await call({ method: "GET", path: `/AwsAccount/${id}` })).json).toMatchObject({ "use-ssl": true, "path-style": false });
+    }
+    expect(assumedOver).toEqual([true]);
   });
 });
