@@ -408,7 +408,7 @@ describe("account managers (issue 11, 3)", () => {
     };
     const { call, createClient, putAccount } = createTestApp({ roles });
     const ROLE = "arn:aws:iam::444455556666:role/partner-uploads";
-    await putAccount("partner", { region: "us-east-1", host: "s3.partner.example", ...KEYS, "role-arn": ROLE, "external-id": "partner-external-id" });
+    await putAccount("partner", { region: "us-east-1", ...KEYS, "role-arn": ROLE, "external-id": "partner-external-id" });
     await putAccount("keyless", { region: "eu-west-1", "role-arn": ROLE, "external-id": "keyless-external-id" });
     const OWN_KEYS = { "access-key-id": "AKIDMANAGEROWN", "secret-access-key": "manager-own-secret-0123" };
     const manager = await createClient("ops", { operations: ["manage-accounts", "assume-role", "use-default-credentials", "download"], accounts: ["partner", "keyless"] });
@@ -420,6 +420,7 @@ describe("account managers (issue 11, 3)", () => {
       ["partner", { host: "127.0.0.1:19999", "use-ssl": false, ...OWN_KEYS }], // to a listener of the manager's
       ["partner", { ...OWN_KEYS }], // as the manager's own identity: the id in its CloudTrail
       ["partner", { "secret-access-key": "a-guess-at-the-secret" }],
+      ["partner", { "access-key-id": null, "secret-access-key": null }], // as signpost itself: the confused deputy the id is there to stop
       ["keyless", { host: "127.0.0.1:19999", "use-ssl": false, ...OWN_KEYS }],
       ["keyless", { ...OWN_KEYS }],
       ["keyless", { "role-arn": "arn:aws:iam::999999999999:role/attacker" }], // to the attacker's role, as signpost
