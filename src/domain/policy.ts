@@ -151,22 +151,26 @@ type SigningSetup = { [field in (typeof SIGNING_FIELDS)[number]]?: string | numb
  * bucket payroll for a manager whose policy names another; with the role dropped, they would sign as themselves,
  * for every bucket they reach; with another role, as that role, sending the hidden external-id along.
  */
-export function requireKeptKeysStay(caller: Caller, stored: SigningSetup, patched: SigningSetup): void {
-  const changed = SIGNING_FIELDS.filter((field) => stored[field] !== patched[field]);
+export function requireKeptKeysStay(caller: Caller, stored: SigningSetup, patched: SigningSetup, externalIdGiven: boolean): void {
+  // An external-id given counts as a change even when it equals the stored one: an answer that told which would let
+  // a manager confirm guesses at an id it is never shown.
+  const changed = SIGNING_FIELDS.filter((field) => stored[field] !== patched[field] || (field === "external-id" && externalIdGiven));
   if (changed.length > 0 && !caller.admin) {
     throw new HttpError(403, `only the admin may change an account while keeping its keys (${changed.join(", ")} changed): give the keys again (access-key-id and secret-access-key) to change it`);
   }
 }
 
-// What decides who sends a role's external-id, to which role, and to which STS endpoint (roles.ts).
-const ROLE_CALL_FIELDS = ["access-key-id", "role-arn", "region", "host", "use-ssl"] as const;
-type RoleCall = { [field in (typeof ROLE_CALL_FIELDS)[number]]?: string | boolean };
+// What decides who sends a role's external-id, to which role and STS endpoint (roles.ts), and the session it asks
+// for (its name shows in the role owner's CloudTrail, and conditions may test it).
+const ROLE_CALL_FIELDS = ["access-key-id", "role-arn", "region", "host", "use-ssl", "role-session-name", "duration-seconds"] as const;
+type RoleCall = { [field in (typeof ROLE_CALL_FIELDS)[number]]?: string | number | boolean };
 
 /**
  * A PATCH that keeps a stored external-id (the caller did not give it, and clients never see it) sends it nowhere it
- * was not sent before, unless the admin sends it: with other keys, signpost would send it to STS as someone else (in
- * whose CloudTrail it shows); with another host, to a server the caller runs; with another role, to that role's
- * owner. `newSecret`: the PATCH gives a secret, so the keys are not the stored ones even under the same key id.
+ * was not sent before, nor for another session, unless the admin sends it: with other keys, signpost would send it
+ * to STS as someone else (in whose CloudTrail it shows); with another host, to a server the caller runs; with
+ * another role, to that role's owner. `newSecret`: the PATCH gives a secret, so the keys are not the stored ones
+ * even under the same key id.
  */
 export function requireKeptExternalIdStays(caller: Caller, stored: RoleCall, patched: RoleCall, newSecret: boolean): void {
   if (caller.admin) return;

@@ -82,7 +82,7 @@ export function accountRoutes(s: Services) {
       requireAccountGrants(caller, input);
       // Against the stored record as it reads back (defaults in): one written without them moved nothing.
       const before = parseAwsAccount(sealed === undefined ? stored : { ...stored, "secret-access-key": "kept" }, id);
-      if (keep) requireKeptKeysStay(caller, before, input);
+      if (keep) requireKeptKeysStay(caller, before, input, Object.hasOwn(patch, "external-id"));
       if (before["external-id"] !== undefined && !Object.hasOwn(patch, "external-id")) requireKeptExternalIdStays(caller, before, input, Object.hasOwn(patch, "secret-access-key"));
       if (keep) input["secret-access-key"] = sealed;
       else if (input["secret-access-key"] !== undefined) input["secret-access-key"] = sealedGiven;
@@ -97,7 +97,8 @@ export function accountRoutes(s: Services) {
     const deleted = await s.store.delete(id);
     if (!deleted) throw new HttpError(404, `AwsAccount/${id} not found`);
     s.audit(c, { action: "delete", resource: `AwsAccount/${id}` });
-    return respond(c, view(c)(deleted));
+    const read = s.accounts.read(deleted, id);
+    return respond(c, view(c)(typeof read === "string" ? deleted : read));
   });
   app.all("/:id", notAllowed("GET, PUT, PATCH, DELETE"));
 

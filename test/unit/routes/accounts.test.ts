@@ -425,6 +425,8 @@ describe("account managers (issue 11, 3)", () => {
       ["keyless", { ...OWN_KEYS }],
       ["keyless", { "role-arn": "arn:aws:iam::999999999999:role/attacker" }], // to the attacker's role, as signpost
       ["keyless", { region: "us-west-2" }],
+      ["keyless", { "role-session-name": "chosen-by-ops" }], // the session the role's owner sees, and conditions test
+      ["keyless", { "duration-seconds": 43200 }],
     ];
     for (const [id, patch] of attacks) {
       const moved = await call({ method: "PATCH", path: `/AwsAccount/${id}`, auth: manager, body: patch });
@@ -435,7 +437,7 @@ describe("account managers (issue 11, 3)", () => {
     expect(sent.slice(before.length).every((line) => line === before[0] || line === before[1])).toBe(true);
     expect(sent.filter((line) => !line.endsWith("partner-external-id") && !line.endsWith("keyless-external-id"))).toEqual([]);
     // What sends the id nowhere new still patches; giving the id (or dropping it) makes the role the manager's to set.
-    expect((await call({ method: "PATCH", path: "/AwsAccount/keyless", auth: manager, body: { "role-session-name": "signpost-ops", "single-tenant": null } })).status).toBe(200);
+    expect((await call({ method: "PATCH", path: "/AwsAccount/keyless", auth: manager, body: { "path-style": true } })).status).toBe(200);
     expect((await call({ method: "PATCH", path: "/AwsAccount/keyless", auth: manager, body: { ...OWN_KEYS, host: "127.0.0.1:19999", "use-ssl": false, "external-id": "manager-chosen-id" } })).status).toBe(200);
     expect((await call({ method: "PATCH", path: "/AwsAccount/partner", auth: manager, body: { ...OWN_KEYS, "role-arn": "arn:aws:iam::999999999999:role/attacker", "external-id": null } })).status).toBe(200);
     expect((await call({ method: "PATCH", path: "/AwsAccount/partner", body: { ...KEYS, "role-arn": ROLE, "external-id": "partner-external-id-2" } })).status).toBe(200);
@@ -443,6 +445,20 @@ describe("account managers (issue 11, 3)", () => {
     await use("partner");
     await use("keyless");
     expect(sent.slice(-2)).toEqual([`AKIDTESTACCOUNT https://s3.other.example ${ROLE} partner-external-id-2`, "AKIDMANAGEROWN http://127.0.0.1:19999 " + ROLE + " manager-chosen-id"]);
+  });
+
+  it("cannot confirm a guess at the hidden external-id: giving one while keeping the keys is refused whatever its value (a review, 2026-12-01)", async () => {
+    const { call, createClient, putAccount } = createTestApp();
+    await putAccount("partner", { region: "us-east-1", ...KEYS, "role-arn": "arn:aws:iam::444455556666:role/partner", "external-id": "acme-2024" });
+    const manager = await createClient("ops", { operations: ["manage-accounts", "assume-role"], accounts: ["partner"] });
+    const answers = [];
+    for (const guess of ["acme-2023", "acme-2024", "acme-2025"]) {
+      const tried = await call({ method: "PATCH", path: "/AwsAccount/partner", auth: manager, body: { "external-id": guess } });
+      answers.push(`${tried.status} ${tried.json.issue?.[0].diagnostics}`);
+    }
+    expect(new Set(answers).size).toBe(1); // the right guess answers as the wrong ones do
+    expect(answers[0]).toMatch(/^403 only the admin may change an account while keeping its keys \(external-id changed\)/);
+    expect((await call({ method: "GET", path: "/AwsAccount/partner" })).json.meta.versionId).toBe("1"); // nothing written
   });
 
   it("verify only buckets their policy names (it reads them with the account's credentials)", async () => {
@@ -498,14 +514,15 @@ describe("records that do not read back (issue 11, 5)", () => {
     expect((await call({ method: "GET", path: "/aws/storage/bad/b-1/k" })).json.issue[0].diagnostics).toMatch(/link-local/);
   });
 
-  it("an account stored without use-ssl or path-style (imported by hand) is used as it reads back: https and virtual-hosted, for URLs and STS (an attack, 2026-12-01)", async () => {
+  it("an account stored without use-ssl or path-style (imported by hand) is used and shown as it reads back: https, for URLs and STS, read after read (an attack, 2026-12-01)", async () => {
     const accounts = memoryStore<AwsAccount>();
+    const cache = cachedStore(accounts, 60_000); // as compose.ts puts it in front: one frozen object per read
     const assumedOver: unknown[] = [];
     const roles: RoleCredentials = async (stored) => {
       assumedOver.push(stored["use-ssl"]); // roles.ts sends AssumeRole over https only when this is true
       return { accessKeyId: "ASIAROLE", secretAccessKey: "role-secret", sessionToken: "role-token", expiration: new Date(NOW + 3_600_000) };
     };
-    const { call } = createTestApp({ accounts, roles });
+    const { call } = createTestApp({ accounts: cache, roles });
     await call({ method: "PUT", path: "/AwsAccount/legacy", body: { region: "us-east-1", host: "s3.example.com", ...KEYS } });
     await call({ method: "PUT", path: "/AwsAccount/legacy-role", body: { region: "us-east-1", host: "s3.example.com", ...KEYS, "role-arn": "arn:aws:iam::111122223333:role/uploads" } });
     for (const id of ["legacy", "legacy-role"]) {
@@ -513,13 +530,20 @@ describe("records that do not read back (issue 11, 5)", () => {
         const { "path-style": _style, "use-ssl": _ssl, ...bare } = stored!;
         return bare as AwsAccount;
       });
+      cache.invalidate(id);
+      expect(await accounts.get(id)).not.toHaveProperty("use-ssl");
     }
     for (const id of ["legacy", "legacy-role"]) {
-      const url = await call({ method: "GET", path: `/aws/storage/${id}/photos/a.txt` });
-      expect(url.status, url.text).toBe(200);
-      expect(url.json.url).toMatch(/^https:\/\/photos\.s3\.example\.com\/a\.txt\?/);
+      for (let read = 0; read < 3; read++) { // the first read checks the record, the next ones take what it kept
+        const url = await call({ method: "GET", path: `/aws/storage/${id}/photos/a.txt` });
+        expect(url.status, url.text).toBe(200);
+        expect(url.json.url).toMatch(/^https:\/\/photos\.s3\.example\.com\/a\.txt\?/);
+      }
       expect((await call({ method: "GET", path: `/AwsAccount/${id}` })).json).toMatchObject({ "use-ssl": true, "path-style": false });
     }
-    expect(assumedOver).toEqual([true]);
+    const list = (await call({ method: "GET", path: "/AwsAccount" })).json;
+    expect(list.entry.map(({ resource }: { resource: AwsAccount }) => [resource.id, resource["use-ssl"], resource["path-style"]])).toEqual([["legacy", true, false], ["legacy-role", true, false]]);
+    expect((await call({ method: "DELETE", path: "/AwsAccount/legacy" })).json).toMatchObject({ id: "legacy", "use-ssl": true, "path-style": false });
+    expect(assumedOver).toEqual([true, true, true]); // one AssumeRole a URL here: the stand-in keeps nothing
   });
 });
