@@ -1,7 +1,7 @@
 // The AwsAccount resource: what a client may send, what is stored, and what is shown.
 import { isSealed } from "../crypto/seal.ts";
 import { HttpError } from "../errors.ts";
-import type { ResourceStore } from "../store/store.ts";
+import { frozenCopy, type ResourceStore } from "../store/store.ts";
 import { invalidFor, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
 import { checkHost } from "./names.ts";
 
@@ -160,8 +160,10 @@ export function accountReader(store: ResourceStore<AwsAccount>) {
     if (known !== undefined) return known;
     const found = storedAccount(account, id);
     if (typeof found === "string") return unusable(id, found);
-    if (Object.isFrozen(account)) readBack.set(account, Object.freeze(found));
-    return found;
+    if (!Object.isFrozen(account)) return found;
+    const frozen = frozenCopy(found);
+    readBack.set(account, frozen);
+    return frozen;
   };
   const problem = (account: AwsAccount, id = account.id): string | undefined => {
     const found = read(account, id);

@@ -39,7 +39,10 @@ export function parseClient(body: unknown, id: string): ClientInput {
   return { policy: parsePolicy(record.policy, POLICY_RULES), ...(typeof record.description === "string" ? { description: record.description } : {}) };
 }
 
-/** A stored Client as read back, checked like a new one; a reason instead when it is not one (never a grant). */
+/**
+ * A stored Client as read back, checked like a new one, with its policy's defaults in (a record imported without
+ * `policy.buckets` may use every bucket, as it reads); a reason instead when it is not one (never a grant).
+ */
 export function storedClient(value: unknown, id: string): Client | string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "it is not an object";
   const record = value as Record<string, unknown>;
@@ -47,16 +50,19 @@ export function storedClient(value: unknown, id: string): Client | string {
   if (typeof record["secret-hash"] !== "string" || !/^[0-9a-f]{64}$/.test(record["secret-hash"])) return "its secret-hash is not a SHA-256";
   const meta = record.meta as Record<string, unknown> | undefined;
   if (typeof meta?.versionId !== "string" || typeof meta.lastUpdated !== "string") return "its meta is missing";
+  let input: ClientInput;
   try {
-    parseClient({ policy: record.policy, description: record.description }, id);
+    input = parseClient({ policy: record.policy, description: record.description }, id);
   } catch (error) {
     return error instanceof HttpError ? error.message.replace(/^Client:? /, "") : "it cannot be read";
   }
-  return value as Client;
+  return { resourceType: "Client", id, ...input, "secret-hash": record["secret-hash"], meta: record.meta as Client["meta"] };
 }
 
+/** What answers show: the client as it reads back (as stored when it does not), never its secret's hash. */
 export function publicClient(client: Client): Omit<Client, "secret-hash"> {
-  const { "secret-hash": _hash, ...visible } = client;
+  const read = storedClient(client, client.id);
+  const { "secret-hash": _hash, ...visible } = typeof read === "string" ? client : read;
   return visible;
 }
 

@@ -34,7 +34,11 @@ export function clientRoutes(s: Services) {
   app.get("/", async (c) => {
     const caller = c.get("caller");
     // A manager sees the clients it may manage.
-    const manageable = (client: Client) => caller.admin || (typeof storedClient(client, client.id) !== "string" && isWithin(caller, client.id, client.policy));
+    const manageable = (client: Client) => {
+      if (caller.admin) return true;
+      const read = storedClient(client, client.id);
+      return typeof read !== "string" && isWithin(caller, client.id, read.policy);
+    };
     return respond(c, searchset((await s.clients.list()).filter(manageable), publicClient, clientProblem));
   });
   app.all("/", notAllowed("GET"));

@@ -1,7 +1,7 @@
 // A short-lived read cache in front of a store, for the presign hot path. Writes through this cache
 // refresh it at once; writes made elsewhere (another isolate, process or region) show after `ttlMs`, or at once
 // where a change feed tells of them (invalidate, clear: PostgreSQL's LISTEN/NOTIFY, see compose.ts).
-import type { Resource, ResourceStore } from "./store.ts";
+import { frozenCopy, type Resource, type ResourceStore } from "./store.ts";
 
 export const MAX_ENTRIES = 10_000;
 /**
@@ -13,12 +13,6 @@ export const MAX_ABSENT = 1_000;
 /** How long a process or isolate trusts an account it read; its own writes refresh the cache at once. */
 export const ACCOUNT_CACHE_MS = 5_000;
 
-/** A deep copy that nobody can change: handed out on every hit instead of a fresh copy. */
-function frozenCopy<T>(value: T): T {
-  if (typeof value !== "object" || value === null) return value;
-  const copy = (Array.isArray(value) ? value.map(frozenCopy) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, frozenCopy(v)]))) as T;
-  return Object.freeze(copy);
-}
 
 /** A cached store, which can also be told that a record changed elsewhere. */
 export interface CachedStore<T extends Resource> extends ResourceStore<T> {

@@ -46,3 +46,10 @@ export interface ChangeFeed {
   /** How many times the feed was re-established after a drop. */
   reconnects(): number;
 }
+
+/** A deep copy that nobody can change: what the cache hands out on every hit, and what is kept of it as read back. */
+export function frozenCopy<T>(value: T): T {
+  if (typeof value !== "object" || value === null) return value;
+  const copy = (Array.isArray(value) ? value.map(frozenCopy) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, frozenCopy(v)]))) as T;
+  return Object.freeze(copy);
+}

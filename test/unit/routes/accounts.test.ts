@@ -493,6 +493,24 @@ describe("records that do not read back (issue 11, 5)", () => {
     }
   });
 
+  it("a client stored without policy.accounts or policy.buckets (imported by hand) is used and shown with their defaults, read after read (a review, 2026-12-01)", async () => {
+    const clients = memoryStore<Client>();
+    const cache = cachedStore(clients, 60_000); // as compose.ts puts it in front
+    const { call, createClient } = createTestApp({ clients: cache });
+    const secret = await createClient("legacy", { operations: ["download"] });
+    await call({ method: "PUT", path: "/AwsAccount/acc", body: { region: "us-east-1", ...KEYS } });
+    await clients.put("legacy", (stored) => ({ ...stored!, policy: { operations: ["download"] } as never }));
+    cache.invalidate("legacy");
+    for (let read = 0; read < 3; read++) {
+      const url = await call({ method: "GET", path: "/aws/storage/acc/photos/a.txt", auth: secret });
+      expect(url.status, url.text).toBe(200);
+    }
+    const policy = { operations: ["download"], accounts: ["*"], buckets: ["*"] };
+    expect((await call({ method: "GET", path: "/Client/legacy" })).json.policy).toEqual(policy);
+    expect((await call({ method: "GET", path: "/Client" })).json.entry.map(({ resource }: { resource: Client }) => resource.policy)).toEqual([policy]);
+    expect((await call({ method: "DELETE", path: "/Client/legacy" })).json.policy).toEqual(policy);
+  });
+
   it("a corrupted account gives an error naming it, and the list still shows the others", async () => {
     const accounts = memoryStore<AwsAccount>();
     const { call, admin } = createTestApp({ accounts });
