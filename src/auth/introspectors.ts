@@ -19,7 +19,11 @@ export function introspectorIndex(store: ResourceStore<TokenIntrospector>, ttlMs
 
   async function load(): Promise<Index> {
     const started = generation;
-    const all = (await store.list()).filter((record) => typeof storedIntrospector(record, record.id) !== "string");
+    // Each as it reads back (defaults in); a damaged one accepts nothing.
+    const all = (await store.list()).flatMap((record) => {
+      const read = storedIntrospector(record, record.id);
+      return typeof read === "string" ? [] : [read];
+    });
     const byIssuer = new Map<string, TokenIntrospector | "ambiguous">();
     // Two with one issuer (PUT at once, past the route's check): neither is used, as neither was meant to win.
     for (const introspector of all) byIssuer.set(introspector.jwt.iss, byIssuer.has(introspector.jwt.iss) ? "ambiguous" : introspector);

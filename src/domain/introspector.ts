@@ -180,7 +180,10 @@ export function parseIntrospector(body: unknown, id: string): IntrospectorInput 
   return input;
 }
 
-/** A stored introspector as read back, checked like a new one; a reason instead when it is not one. */
+/**
+ * A stored introspector as read back, checked like a new one, with the defaults of what it lacks (a policy imported
+ * without `buckets` allows every bucket, as it reads); a reason instead when it is not one.
+ */
 export function storedIntrospector(value: unknown, id: string): TokenIntrospector | string {
   if (typeof value !== "object" || value === null || Array.isArray(value)) return "it is not an object";
   const record = value as Record<string, unknown>;
@@ -190,20 +193,24 @@ export function storedIntrospector(value: unknown, id: string): TokenIntrospecto
   const jwt = record.jwt as Record<string, unknown> | undefined;
   const sealed = jwt?.secret;
   if (sealed !== undefined && !isSealed(sealed)) return "its jwt.secret is not sealed";
+  let input: IntrospectorInput;
   try {
     const { meta: _, ...rest } = record;
     // The sealed secret stands in for a plain one of the right length.
-    parseIntrospector(sealed === undefined ? rest : { ...rest, jwt: { ...jwt, secret: "s".repeat(32) } }, id);
+    input = parseIntrospector(sealed === undefined ? rest : { ...rest, jwt: { ...jwt, secret: "s".repeat(32) } }, id);
   } catch (error) {
     return error instanceof HttpError ? error.message.replace(/^TokenIntrospector:? /, "") : "it cannot be read";
   }
-  return value as TokenIntrospector;
+  if (sealed !== undefined) input.jwt.secret = sealed as string;
+  return { resourceType: "TokenIntrospector", id, ...input, meta: record.meta as TokenIntrospector["meta"] };
 }
 
-/** What answers show: never the secret (a PUT without one keeps it). */
+/** What answers show: the introspector as it reads back (as stored when it does not), never the secret (a PUT without one keeps it). */
 export function publicIntrospector(introspector: TokenIntrospector): TokenIntrospector {
-  const { secret: _, ...jwt } = introspector.jwt ?? {};
-  return { ...introspector, jwt: jwt as TokenIntrospector["jwt"] };
+  const read = storedIntrospector(introspector, introspector.id);
+  const shown = typeof read === "string" ? introspector : read;
+  const { secret: _, ...jwt } = shown.jwt ?? {};
+  return { ...shown, jwt: jwt as TokenIntrospector["jwt"] };
 }
 
 /** Why a stored introspector cannot be used or shown, or undefined. */
@@ -230,8 +237,11 @@ export function requireIntrospectorWithin(caller: Caller, id: string, policy: Po
 }
 
 /** May `caller` see and manage this stored introspector? */
-export const introspectorWithin = (caller: Caller, introspector: TokenIntrospector): boolean =>
-  caller.admin || (typeof storedIntrospector(introspector, introspector.id) !== "string" && isWithin(caller, introspector.id, withHeads(introspector.policy)));
+export function introspectorWithin(caller: Caller, introspector: TokenIntrospector): boolean {
+  if (caller.admin) return true;
+  const read = storedIntrospector(introspector, introspector.id);
+  return typeof read !== "string" && isWithin(caller, introspector.id, withHeads(read.policy));
+}
 
 const withHeads = (policy: Policy): Policy => (policy.prefixes ? { ...policy, prefixes: policy.prefixes.map((prefix) => prefix.split("{jwt.")[0]!) } : policy);
 

@@ -42,6 +42,23 @@ const fetches = () => ({ ...issuer.fetches });
 const fetchedSince = (before: { discovery: number; jwks: number }) => ({ discovery: issuer.fetches.discovery - before.discovery, jwks: issuer.fetches.jwks - before.jwks });
 
 describe("a user's token", () => {
+  it("is judged by its introspector as it reads back: one stored without policy.buckets (imported by hand) allows every bucket, as one written without it (a review, 2026-12-01)", async () => {
+    const { buckets: _, ...policy } = POLICY;
+    const t = await setup({ policy });
+    await t.introspectors.put("app", (stored) => {
+      const { buckets: _buckets, ...bare } = stored!.policy;
+      return { ...stored!, policy: bare as never };
+    });
+    expect((await t.introspectors.get("app"))!.policy).not.toHaveProperty("buckets");
+    t.advance(10 * 60_000); // past the introspectors' cache: the record above is read
+    for (let read = 0; read < 2; read++) {
+      const ok = await t.upload(await t.token());
+      expect(ok.status, ok.text).toBe(200);
+    }
+    expect((await t.call({ method: "GET", path: "/TokenIntrospector/app" })).json.policy.buckets).toEqual(["*"]);
+    expect((await t.call({ method: "GET", path: "/TokenIntrospector" })).json.entry[0].resource.policy.buckets).toEqual(["*"]);
+  });
+
   it("is bound by the introspector's max-size and content-types (issue 17); a manager cannot widen them", async () => {
     const t = await setup({ policy: { ...POLICY, "max-size": 1000, "content-types": ["image/*"] } });
     const token = await t.token();
