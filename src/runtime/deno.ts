@@ -95,7 +95,20 @@ async function main() {
 
   const { port, cacheMs } = settings;
   const hostname = settings.host;
-  let server: Deno.HttpServer;
+  let server: Deno.HttpServer | undefined;
+  // Before the server prints "listening": whoever waits for that line may stop it at once, and a SIGTERM before the
+  // listener is added would kill it (exit 143) instead of stopping it.
+  if (!onDeploy) {
+    for (const signal of ["SIGTERM", "SIGINT"] as const) {
+      Deno.addSignalListener(signal, async () => {
+        logToStderr({ message: "stopping", signal });
+        await server?.shutdown();
+        kv?.close();
+        await shared?.db.close();
+        Deno.exit(0);
+      });
+    }
+  }
   try {
     server = Deno.serve({
       port,
@@ -109,18 +122,6 @@ async function main() {
     if (error instanceof Deno.errors.AddrInUse) throw new SettingError(`port ${port} on ${hostname} is in use: set PORT to another (0 picks a free one)`);
     if (error instanceof Deno.errors.AddrNotAvailable) throw new SettingError(`HOST ${hostname} is not an address of this machine`);
     throw error;
-  }
-
-  if (!onDeploy) {
-    for (const signal of ["SIGTERM", "SIGINT"] as const) {
-      Deno.addSignalListener(signal, async () => {
-        logToStderr({ message: "stopping", signal });
-        await server.shutdown();
-        kv?.close();
-        await shared?.db.close();
-        Deno.exit(0);
-      });
-    }
   }
 }
 
