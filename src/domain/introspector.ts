@@ -97,6 +97,8 @@ export function publicJwk(value: unknown, where: string, fail: (message: string)
   const jwk = value as Record<string, unknown>;
   if (PRIVATE_MEMBERS.some((member) => jwk[member] !== undefined)) fail(`${where} holds private key material: give the public key only`);
   if (jwk.use !== undefined && jwk.use !== "sig") fail(`${where}: use must be "sig"`);
+  // RFC 7517, 4.3: a key whose key_ops leave out "verify" is not for checking signatures, whatever else it says.
+  if (jwk.key_ops !== undefined && !(Array.isArray(jwk.key_ops) && jwk.key_ops.includes("verify"))) fail(`${where}: key_ops must include "verify"`);
   const member = (name: string) => {
     if (typeof jwk[name] !== "string" || !B64URL.test(jwk[name] as string)) fail(`${where}: ${name} must be base64url`);
     return jwk[name] as string;

@@ -36,8 +36,9 @@ export function parsePolicy(value: unknown, rules: PolicyRules): Policy {
   }
   const parsed: Policy = {
     operations: operations as Operation[],
-    accounts: list(policy.accounts ?? ["*"], "accounts", /^(\*|[A-Za-z0-9.-]{1,64})$/, 'each must be an account id or "*"'),
-    buckets: list(policy.buckets ?? ["*"], "buckets", /^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'each must be a bucket name or "*"'),
+    // Left out means every one; an explicit null (YAML's `accounts:` with nothing after it) is a mistake, not "*".
+    accounts: list(policy.accounts === undefined ? ["*"] : policy.accounts, "accounts", /^(\*|[A-Za-z0-9.-]{1,64})$/, 'each must be an account id or "*"'),
+    buckets: list(policy.buckets === undefined ? ["*"] : policy.buckets, "buckets", /^(\*|[a-z0-9][a-z0-9.-]{1,61}[a-z0-9])$/, 'each must be a bucket name or "*"'),
   };
   if (policy.prefixes !== undefined) {
     parsed.prefixes = list(policy.prefixes, "prefixes", /^[^\u0000-\u001f\u007f]{1,512}$/, "each must be 1 to 512 characters without control characters");

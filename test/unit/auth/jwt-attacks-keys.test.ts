@@ -105,6 +105,12 @@ describe("key sets", () => {
     expect(t.fetched.length - before).toBe(1);
   });
 
+  it("holds: a JWKS key whose key_ops leave out verify (RFC 7517, 4.3) is passed over; one whose key_ops hold it is used (a review, 2026-12-01)", async () => {
+    const t = await setup({ jwks_uri: JWKS }, () => jwks({ ...pairs.es256!.jwk, key_ops: ["encrypt", "wrapKey"] }, { ...pairs.rsa!.jwk, key_ops: ["verify"] }));
+    expect((await t.upload(await sign("es256", "ES256"))).status).toBe(401);
+    expect((await t.upload(await sign("rsa", "RS256"))).status).toBe(200);
+  });
+
   it("holds: JWKS abuse: private members, non-sig keys, weak and odd keys are passed over; a huge set is refused", async () => {
     const evil = [
       { ...pairs.es256!.jwk, d: "AAAA" }, // private material: skipped

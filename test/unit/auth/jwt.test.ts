@@ -57,6 +57,11 @@ describe("a user's token", () => {
     }
     expect((await t.call({ method: "GET", path: "/TokenIntrospector/app" })).json.policy.buckets).toEqual(["*"]);
     expect((await t.call({ method: "GET", path: "/TokenIntrospector" })).json.entry[0].resource.policy.buckets).toEqual(["*"]);
+    // Managers judge it as it reads back: one held to a bucket does not see it, one allowed every bucket does.
+    const manager = (buckets?: string[]) => t.createClient(`mgr-${buckets ? "narrow" : "wide"}`, { operations: ["manage-introspectors", "upload", "download"], accounts: ["acc"], ...(buckets ? { buckets } : {}), prefixes: ["users/"] });
+    const listed = async (auth: string) => (await t.call({ method: "GET", path: "/TokenIntrospector", auth })).json.entry.map(({ resource }: { resource: { id: string } }) => resource.id);
+    expect(await listed(await manager(["uploads"]))).toEqual([]);
+    expect(await listed(await manager())).toEqual(["app"]);
   });
 
   it("is bound by the introspector's max-size and content-types (issue 17); a manager cannot widen them", async () => {
@@ -327,6 +332,9 @@ describe("TokenIntrospector resources", () => {
     ["no type", { type: undefined }, /type must be "jwt"/],
     ["keys and a jwks_uri", { jwt: { iss: "https://idp.example.com", keys: [{ kty: "EC", crv: "P-256", x: "AA", y: "AA" }] }, jwks_uri: "https://idp.example.com/jwks" }, /give one of jwt.keys, jwt.secret and jwks_uri/],
     ["a private key", { jwt: { iss: "https://idp.example.com", keys: [{ kty: "EC", crv: "P-256", x: "AA", y: "AA", d: "AA" }] } }, /private key material/],
+    ["a key for encryption only by its key_ops (RFC 7517, 4.3)", { jwt: { iss: "https://idp.example.com", keys: [{ kty: "EC", crv: "P-256", x: "AA", y: "AA", key_ops: ["encrypt"] }] } }, /key_ops must include "verify"/],
+    ["key_ops that are not a list", { jwt: { iss: "https://idp.example.com", keys: [{ kty: "EC", crv: "P-256", x: "AA", y: "AA", key_ops: "verify" }] } }, /key_ops must include "verify"/],
+    ["buckets: null in its policy", { policy: { ...POLICY, buckets: null } }, /policy.buckets must be a list/],
     ["an RSA key under 2048 bits", { jwt: { iss: "https://idp.example.com", keys: [{ kty: "RSA", n: "A".repeat(171), e: "AQAB" }] } }, /at least 2048 bits/],
     ["a key whose alg does not fit it", { jwt: { iss: "https://idp.example.com", keys: [{ kty: "EC", crv: "P-256", x: "AA", y: "AA", alg: "RS256" }] } }, /alg must be ES256 for this key/],
     ["a short secret", { jwt: { iss: "https://idp.example.com", secret: "short" } }, /jwt.secret must be a string of 32 to 512 characters/],

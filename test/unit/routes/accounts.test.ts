@@ -508,6 +508,18 @@ describe("records that do not read back (issue 11, 5)", () => {
     const policy = { operations: ["download"], accounts: ["*"], buckets: ["*"] };
     expect((await call({ method: "GET", path: "/Client/legacy" })).json.policy).toEqual(policy);
     expect((await call({ method: "GET", path: "/Client" })).json.entry.map(({ resource }: { resource: Client }) => resource.policy)).toEqual([policy]);
+    // Managers judge it as it reads back: one held to a bucket does not see it, one allowed every bucket does.
+    const narrow = await createClient("narrow", { operations: ["manage-clients", "download"], buckets: ["photos"] });
+    const wide = await createClient("wide", { operations: ["manage-clients", "download"] });
+    const listed = async (auth: string) => {
+      const list = await call({ method: "GET", path: "/Client", auth });
+      expect(list.status, list.text).toBe(200);
+      return list.json.entry.map(({ resource }: { resource: Client }) => resource.id);
+    };
+    expect(await listed(narrow)).not.toContain("legacy");
+    expect((await call({ method: "GET", path: "/Client/legacy", auth: narrow })).status).toBe(403);
+    expect(await listed(wide)).toContain("legacy");
+    expect((await call({ method: "GET", path: "/Client/legacy", auth: wide })).json.policy).toEqual(policy);
     expect((await call({ method: "DELETE", path: "/Client/legacy" })).json.policy).toEqual(policy);
   });
 

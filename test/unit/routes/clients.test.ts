@@ -93,6 +93,9 @@ describe("clients", () => {
     ["an empty operation list", { policy: { operations: [] } }, /operations must be a list/],
     ["a bad account id", { policy: { operations: ["upload"], accounts: ["a_b"] } }, /accounts/],
     ["a bad bucket", { policy: { operations: ["upload"], buckets: ["Bad"] } }, /buckets/],
+    // null is not "left out": YAML's `buckets:` with its list forgotten would otherwise grant every bucket.
+    ["buckets: null", { policy: { operations: ["upload"], buckets: null } }, /policy.buckets must be a list of 1 to 100 entries/],
+    ["accounts: null", { policy: { operations: ["upload"], accounts: null } }, /policy.accounts must be a list of 1 to 100 entries/],
     ["a fractional max-expiration", { policy: { operations: ["upload"], "max-expiration": 1.5 } }, /max-expiration/],
     ["a secret chosen by the caller", { policy: { operations: ["upload"] }, secret: "mine" }, /secret cannot be set/],
     ["an unknown policy field", { policy: { operations: ["upload"], admin: true } }, /Client policy: unknown field: "admin"/],
