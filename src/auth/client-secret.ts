@@ -32,7 +32,7 @@ export function clientSecret(clients: ResourceStore<Client>): Authenticator {
       const found = storedClient(client, id);
       if (typeof found === "string") throw new HttpError(403, `Client/${id} is stored in a form signpost cannot use (${found}): it is denied everything until the admin replaces it`);
       read = Object.isFrozen(client) ? frozenCopy(found) : found;
-      if (read !== found) readBack.set(client, read);
+      if (Object.isFrozen(client)) readBack.set(client, read);
     }
     if (verified.size >= MAX_VERIFIED) verified.clear();
     verified.set(secret, hash);

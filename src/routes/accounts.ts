@@ -71,8 +71,9 @@ export function accountRoutes(s: Services) {
     const sealedGiven = typeof given === "string" ? await s.sealer.seal(given, `AwsAccount/${id}`) : undefined;
     const { current } = await s.store.put(id, (stored) => {
       if (!stored) throw new HttpError(404, `AwsAccount/${id} not found`);
-      const problem = s.accounts.problem(stored, id);
-      if (problem) throw new HttpError(500, problem);
+      // The rules below judge the record as it reads back (defaults in): one written without them moved nothing.
+      const before = s.accounts.read(stored, id);
+      if (typeof before === "string") throw new HttpError(500, before);
       const { "secret-access-key": sealed, ...visible } = stored;
       const merged = mergePatch(visible, patch) as Record<string, unknown>;
       // The stored secret stays with its key id; a new key id needs its secret, and no key id means no secret.
@@ -80,8 +81,6 @@ export function accountRoutes(s: Services) {
       if (keep && merged["access-key-id"] !== stored["access-key-id"]) throw new HttpError(400, "AwsAccount: a new access-key-id needs its secret-access-key");
       const input = parseAwsAccount(keep ? { ...merged, "secret-access-key": "kept" } : merged, id);
       requireAccountGrants(caller, input);
-      // Against the stored record as it reads back (defaults in): one written without them moved nothing.
-      const before = parseAwsAccount(sealed === undefined ? stored : { ...stored, "secret-access-key": "kept" }, id);
       if (keep) requireKeptKeysStay(caller, before, input, Object.hasOwn(patch, "external-id"));
       if (before["external-id"] !== undefined && !Object.hasOwn(patch, "external-id")) requireKeptExternalIdStays(caller, before, input, Object.hasOwn(patch, "secret-access-key"));
       if (keep) input["secret-access-key"] = sealed;
