@@ -46,8 +46,8 @@ function padded(raw: Uint8Array): NodeHmacKey {
 
 /**
  * Hex HMAC-SHA256 by two one-shot hashes over the key's buffers: JavaScript runs one call at a time and each call is
- * done with them before it returns. The inner hash goes to the outer buffer as "binary" (latin1: a byte per character), which
- * costs less than hex both ways. Longer messages go through createHmac.
+ * done with them before it returns. The inner hash goes to the outer buffer as "binary" (latin1: a byte per
+ * character), which costs less than hex both ways. Longer messages go through createHmac.
  */
 function paddedHmacHex(hash: typeof nodeCrypto.hash) {
   return (key: NodeHmacKey, data: string): string => {
