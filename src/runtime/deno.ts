@@ -63,8 +63,8 @@ async function main() {
   if (dataDir) {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
     const folder = await Deno.stat(dataDir);
-    // Who we are needs --allow-sys=uid, which deno task start does not grant (asked for, Deno would prompt): then
-    // the mode alone is judged.
+    // Who we are needs --allow-sys=uid, which deno task start grants; run without it, the mode alone is judged. The
+    // folders above are not checked here: the server may read only its own folder (Node checks them).
     const me = Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted" ? Deno.uid() : null;
     checkDataFolder(dataDir, { mode: folder.mode ?? 0, uid: folder.uid }, me, logToStderr);
     // Outside Deno Deploy, kept in the data folder as Node keeps them: one folder, either runtime.

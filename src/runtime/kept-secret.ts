@@ -40,11 +40,35 @@ async function keptSecret(files: SecretFiles, options: { configured: string | un
 export function checkDataFolder(dataDir: string, folder: { mode: number; uid: number | null }, me: number | null, warn: (entry: Record<string, string>) => void): void {
   const { mode, uid } = folder;
   const bits = (mode & 0o777).toString(8);
-  const instead = `or set SIGNPOST_DATA_DIR to a folder inside it, such as ${dataDir}/signpost, which signpost makes 0700`;
+  const instead = `or set SIGNPOST_DATA_DIR to a folder of signpost's own that other users cannot write to, nor the folders above it`;
   if (mode & 0o002) throw new Error(`the data folder ${dataDir} is writable by every user (mode ${bits}): chmod 700 it, ${instead} (whoever can write there could plant the admin token or the encryption key signpost reads)`);
   // Its owner may write there whatever the mode says.
   if (uid !== null && me !== null && uid !== me && uid !== 0) throw new Error(`the data folder ${dataDir} belongs to another user (uid ${uid}): chown it, ${instead}`);
   if (mode & 0o077) warn({ level: "warn", message: "the data folder is open to other users: chmod 700 it", dataDir, mode: bits });
+}
+
+/** Every folder above the absolute POSIX path `path`, nearest first: /a/b/c gives /a/b, /a and /. */
+export function foldersAbove(path: string): string[] {
+  const parts = path.split("/").filter((part) => part !== "");
+  return parts.map((_, i) => `/${parts.slice(0, parts.length - 1 - i).join("/")}`);
+}
+
+/**
+ * The folders above the data folder (as named and as its links resolve), judged as the folder itself is. In one
+ * that another user owns, or that every user can write to without the sticky bit, another user may rename the data
+ * folder away and put one of their own in its place, with an admin token and encryption key of theirs, between the
+ * check of the folder and the reads of its files. With the sticky bit (as /tmp has), only an entry's owner may
+ * rename it. One the group can write to is worth a warning, as the folder's own group bits are.
+ */
+export function checkFoldersAbove(dataDir: string, folders: readonly { path: string; mode: number; uid: number | null }[], me: number | null, warn: (entry: Record<string, string>) => void): void {
+  for (const { path, mode, uid } of folders) {
+    const bits = (mode & 0o7777).toString(8);
+    const swap = `another user could put a data folder of their own, with the admin token and encryption key signpost reads, in the place of ${dataDir}`;
+    const sticky = (mode & 0o1000) !== 0;
+    if (mode & 0o002 && !sticky) throw new Error(`the folder ${path} above the data folder is writable by every user without the sticky bit (mode ${bits}): ${swap}. chmod o-w it, or +t (as /tmp is), or set SIGNPOST_DATA_DIR to a folder elsewhere`);
+    if (uid !== null && me !== null && uid !== me && uid !== 0) throw new Error(`the folder ${path} above the data folder belongs to another user (uid ${uid}): ${swap}. Set SIGNPOST_DATA_DIR to a folder elsewhere`);
+    if (mode & 0o020 && !sticky) warn({ level: "warn", message: "a folder above the data folder is writable by its group: its members could put another data folder in this one's place", folder: path, mode: bits });
+  }
 }
 
 /**

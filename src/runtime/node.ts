@@ -1,6 +1,6 @@
 // Node entry: `npm start`. Accounts and clients in an embedded Deno KV file (@deno/kv) under SIGNPOST_DATA_DIR, or,
 // with SIGNPOST_DATABASE_URL, in PostgreSQL shared by every replica (postgres.ts).
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, statSync } from "node:fs";
+import { chmodSync, closeSync, existsSync, mkdirSync, openSync, realpathSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
@@ -16,7 +16,7 @@ import { type Log, textLog } from "../http/log.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
-import { checkDataFolder, folderSecrets, type SecretFiles } from "./kept-secret.ts";
+import { checkDataFolder, checkFoldersAbove, folderSecrets, foldersAbove, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo } from "./node-io.ts";
@@ -75,7 +75,15 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
   }
   const dataDir = resolve(settings.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
-  checkDataFolder(dataDir, statSync(dataDir), process.getuid?.() ?? null, (entry) => writeLine(process.stderr, entry));
+  const me = process.getuid?.() ?? null;
+  const warn = (entry: Record<string, string>) => writeLine(process.stderr, entry);
+  // The folders above it as named and as its links resolve: a link's own folder is among the first.
+  const above = [...new Set([...foldersAbove(dataDir), ...foldersAbove(realpathSync(dataDir))])];
+  checkFoldersAbove(dataDir, above.map((path) => {
+    const { mode, uid } = statSync(path);
+    return { path, mode, uid };
+  }), me, warn);
+  checkDataFolder(dataDir, statSync(dataDir), me, warn);
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
   const kept = await folderSecrets(files, dataDir, settings, (entry) => writeLine(process.stderr, entry), (text) => process.stderr.write(text));
   return {

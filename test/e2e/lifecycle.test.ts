@@ -1,8 +1,9 @@
 // Lifecycle on the runtimes that run as processes (Node, Deno): the generated admin token, SIGTERM, restarts,
 // crashes, and one data format shared by the Node and Deno stores.
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
+import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { describe, expect, inject, it } from "vitest";
 import "./s3-target.ts";
@@ -117,10 +118,10 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
       writeFileSync(join(dataDir, "admin-token"), "planted-admin-token-0123456789\n", { mode: 0o644 });
       const planted = await failedStart({ PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
       expect(planted.code).toBe(1);
-      expectOneLine(planted.stderr, /^the data folder .* is writable by every user \(mode 777\): chmod 700 it, or set SIGNPOST_DATA_DIR to a folder inside it/);
+      expectOneLine(planted.stderr, /^the data folder .* is writable by every user \(mode 777\): chmod 700 it, or set SIGNPOST_DATA_DIR to a folder of signpost's own that other users cannot write to, nor the folders above it/);
       expect(readdirSync(dataDir)).toEqual(["admin-token"]); // nothing read, nothing made
       // Nor one another user owns, whatever its mode (its owner may write there). Needs root to give it away.
-      if (process.getuid?.() === 0 && runtime === "node") { // Deno knows its uid only with --allow-sys=uid
+      if (process.getuid?.() === 0) { // Deno knows its uid with --allow-sys=uid, which deno task start grants
         chmodSync(dataDir, 0o755);
         chownSync(dataDir, 65534, 65534);
         const owned = await failedStart({ PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
@@ -132,6 +133,36 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
       const env = { SIGNPOST_ADMIN_TOKEN: "group-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
       const service = await startService(runtime, { dataDir, env });
       expect(service.stderr()).toMatch(/"level":"warn","message":"the data folder is open to other users: chmod 700 it"/);
+      expect(await service.stop()).toBe(0);
+    } finally {
+      remove();
+    }
+  });
+
+  it("refuses a data folder inside one that every user can write to without the sticky bit: another user could swap in a folder with their own admin token (an attack, 2026-12-01)", async () => {
+    const [outer, remove] = tempDataDir(`above-${runtime}`);
+    try {
+      chmodSync(outer, 0o777); // a Kubernetes emptyDir's mode
+      const dataDir = join(outer, "signpost");
+      const env = { PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "" };
+      if (runtime === "node") {
+        const refused = await failedStart(env, dataDir);
+        expect(refused.code).toBe(1);
+        expectOneLine(refused.stderr, /^the folder .*above-node-\w+ above the data folder is writable by every user without the sticky bit \(mode 777\): another user could put a data folder of their own/);
+        expect(existsSync(join(dataDir, "admin-token"))).toBe(false); // nothing read, nothing made
+        // Through a link too: the link's own folder is judged, and so are the folders above where it leads.
+        const link = join(tmpdir(), `signpost-link-${process.pid}`);
+        symlinkSync(outer, link);
+        try {
+          expectOneLine((await failedStart(env, join(link, "signpost"))).stderr, /^the folder \/tmp\/signpost-link-\d+ above the data folder is writable by every user without the sticky bit/);
+        } finally {
+          rmSync(link);
+        }
+      }
+      // With the sticky bit (as /tmp has) nobody else may rename signpost's folder: it starts. Deno is not allowed to
+      // read the folders above its own, so it starts either way (the README says so).
+      chmodSync(outer, 0o1777);
+      const service = await startService(runtime, { dataDir, env: { SIGNPOST_ADMIN_TOKEN: "sticky-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } });
       expect(await service.stop()).toBe(0);
     } finally {
       remove();

@@ -50,9 +50,17 @@ it("reads and writes the data folder the user names, reads ~/.aws and the EKS to
   expect(flag(defaults, "allow-write")).toEqual([".signpost"]);
   expect(defaults.join(" ")).not.toMatch(/--allow-run|--allow-all|^-A$/);
   expect(defaults).toContain("--no-prompt");
+  expect(defaults.filter((f) => f.startsWith("--allow-sys"))).toEqual(["--allow-sys=uid"]); // its own uid, for the data folder's owner check
 });
 
 it("lets the launcher read only its two variables and run only Deno", () => {
   const task: string = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks.start;
   expect(task).toBe("./node_modules/.bin/deno run --no-prompt --allow-env=SIGNPOST_DATA_DIR,HOME --allow-run=./node_modules/.bin/deno src/runtime/deno-start.ts");
+});
+
+it("never lets a comma widen a path flag: Deno splits paths at commas (a data folder /x,/ would grant all of /; an attack, 2026-12-01)", () => {
+  expect(() => serverFlags({ SIGNPOST_DATA_DIR: "/tmp/data,/" })).toThrow(/SIGNPOST_DATA_DIR "\/tmp\/data,\/" has a comma/);
+  const flags = serverFlags({ SIGNPOST_DATA_DIR: "/srv/data", HOME: "/home/app,/" });
+  expect(flag(flags, "allow-read")).toEqual(["/srv/data", "/var/run/secrets/eks.amazonaws.com", "/var/run/secrets/pods.eks.amazonaws.com"]);
+  for (const f of flags) expect(f.split("=")[1]?.split(",") ?? [], f).not.toContain("/");
 });
