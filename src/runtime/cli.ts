@@ -13,7 +13,7 @@ import { clientProblem } from "../domain/client.ts";
 import { introspectorProblem } from "../domain/introspector.ts";
 import { denoKvStore } from "../store/kv.ts";
 import type { Resource, ResourceStore } from "../store/store.ts";
-import { exportLines, ImportError, importResources, readExport, sealedStrings } from "../store/transfer.ts";
+import { exportLines, ImportError, importResources, readExport } from "../store/transfer.ts";
 import { openPostgres, type PostgresFactory } from "./postgres.ts";
 import { checkSharedKey, type SealingKeyCheck } from "./shared-key.ts";
 
@@ -99,9 +99,10 @@ async function main(argv: string[]): Promise<number> {
       if (secret !== undefined && !isSealed(secret)) throw new ImportError(`refused: ${type}/${resource.id} holds a secret that is not sealed (nothing was imported)`);
       const problem = READ_BACK[type as (typeof TYPES)[number]](resource as never);
       if (problem) unusable.push(problem);
-      for (const sealed of sealedStrings(resource, isSealed)) {
+      // Only the secret fields are sealed: any other field may hold text that starts with "sealed:" (a description).
+      if (isSealed(secret)) {
         if (!sealer) throw new ImportError(`${type}/${resource.id} holds a sealed secret, and there is no SIGNPOST_ENCRYPTION_KEY to check it against: set the key the export was sealed with (nothing was imported)`);
-        await sealer.unseal(sealed, `${type}/${resource.id}`).catch((error: unknown) => {
+        await sealer.unseal(secret, `${type}/${resource.id}`).catch((error: unknown) => {
           const reason = error instanceof Error ? error.message.replace(/^a stored secret /, "its secret ") : "it does not open";
           throw new ImportError(`refused: ${type}/${resource.id}: ${reason} (from ${from}); the sealing keys do not match: import with the key the export was sealed with (nothing was imported)`);
         });

@@ -75,13 +75,6 @@ export function readExport(text: string, types: readonly string[]): { header: Ex
   return { header: header as ExportHeader, resources };
 }
 
-/** Every string in `value` that `isSealed` says is sealed, wherever it sits. */
-export function sealedStrings(value: unknown, isSealed: (text: string) => boolean): string[] {
-  if (typeof value === "string") return isSealed(value) ? [value] : [];
-  if (typeof value !== "object" || value === null) return [];
-  return Object.values(value).flatMap((inner) => sealedStrings(inner, isSealed));
-}
-
 /**
  * Writes what readExport read, each resource as it was (its versionId kept), replacing one of the same id; the caller
  * checks every resource first (runtime/cli.ts), so that a refusal writes nothing. Writing is one record at a time: a

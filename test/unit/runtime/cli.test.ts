@@ -133,6 +133,19 @@ describe("export and import", () => {
     expect(resourceLines((await signpost(["export", "--store", database])).stdout)).toEqual([legacy]);
   }, 60_000);
 
+  it("imports text that only looks sealed (a description or external-id starting with sealed:), which once made every backup holding it unrestorable (an attack, 2026-12-01)", async () => {
+    const database = await pg.database();
+    const meta = { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" };
+    const lines = [
+      JSON.stringify({ format: "signpost-export/1", exported: "2026-01-02T03:04:05.000Z", counts: { AwsAccount: 1, Client: 1 } }),
+      JSON.stringify({ resourceType: "AwsAccount", id: "ext", region: "us-east-1", "path-style": false, "use-ssl": true, "role-arn": "arn:aws:iam::111122223333:role/r", "external-id": "sealed:partner-7", meta }),
+      JSON.stringify({ resourceType: "Client", id: "notes", description: "sealed: reviewed by ops", policy: { operations: ["download"], accounts: ["*"], buckets: ["*"] }, "secret-hash": "0".repeat(64), meta }),
+    ];
+    const imported = await signpost(["import", "--store", database], { env: { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY }, input: lines.join("\n") });
+    expect(imported.code, imported.stderr).toBe(0);
+    expect(resourceLines((await signpost(["export", "--store", database])).stdout).sort()).toEqual(lines.slice(1).sort());
+  }, 60_000);
+
   it("refuses a file that is cut short, not an export, or not JSON, naming the line", async () => {
     const database = await pg.database();
     const header = JSON.stringify({ format: "signpost-export/1", exported: "2026-01-02T03:04:05.000Z", counts: { AwsAccount: 2 } });
