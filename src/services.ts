@@ -60,11 +60,12 @@ export function services(deps: AppDeps) {
   const accounts = accountReader(deps.store);
   const index = introspectorIndex(deps.introspectors, deps.config.cacheMs ?? ACCOUNT_CACHE_MS, now);
   const sets = keySets({ ...outbound, now, log });
+  // A change elsewhere is read again at once. The fetched key sets are kept: each is tied to its introspector's
+  // version, so a changed or re-made one starts a new set by itself, and a notice (which any database user may send)
+  // must not throw away keys in hand while the issuer is down.
   deps.changes?.subscribe({
-    changed(type, id) {
-      if (type !== "TokenIntrospector") return;
-      index.clear();
-      sets.forget(id);
+    changed(type) {
+      if (type === "TokenIntrospector") index.clear();
     },
     reset: () => index.clear(),
   });

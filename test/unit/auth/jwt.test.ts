@@ -4,6 +4,7 @@
 import { generateKeyPair, SignJWT } from "jose";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { KID_COOLDOWN_MS, RETRY_MS, STALE_MS } from "../../../src/auth/key-sets.ts";
+import type { ChangeFeed, ChangeListener } from "../../../src/store/store.ts";
 import { createTestApp, diagnostics, NOW, SAMPLE_ACCOUNT } from "../../app.ts";
 import { type Alg, startTokenIssuer, type TokenIssuer } from "../../token-issuer.ts";
 
@@ -276,6 +277,28 @@ describe("the issuer's key set", () => {
     issuer.fault = "none";
     t.advance(RETRY_MS);
     expect((await t.upload(await t.token())).status).toBe(200);
+  });
+
+  it("keeps the keys in hand when another replica's change notice names the introspector (any database user may send one; a review, 2026-12-01)", async () => {
+    let listener: ChangeListener | undefined;
+    const changes: ChangeFeed = { subscribe: (l) => void (listener = l), reconnects: () => 0 };
+    const t = createTestApp({ now: () => NOW, changes });
+    await t.putAccount("acc", { ...SAMPLE_ACCOUNT, "single-tenant": true });
+    expect((await t.call({ method: "PUT", path: "/TokenIntrospector/app", body: { type: "jwt", jwt: { iss: issuer.url }, jwks_uri: issuer.jwksUri, policy: POLICY } })).status).toBe(201);
+    const upload = async () => (await t.call({ method: "POST", path: "/aws/storage/acc/uploads", auth: `Bearer ${await issuer.token({}, { now: NOW })}`, body: { filename: "users/alice/photo.png" } })).status;
+    expect(await upload()).toBe(200);
+    issuer.fault = "500";
+    const before = fetches();
+    for (let i = 0; i < 5; i++) {
+      listener!.changed("TokenIntrospector", "app"); // as pg_notify('signpost_changes', 'TokenIntrospector/app') gives it
+      expect(await upload()).toBe(200);
+    }
+    expect(fetchedSince(before).jwks).toBe(0);
+    // A real change still takes effect: the record is read again, and its new version starts a new key set.
+    issuer.fault = "none";
+    expect((await t.call({ method: "PATCH", path: "/TokenIntrospector/app", body: { audience: "signpost" } })).status).toBe(200);
+    expect(await upload()).toBe(401); // the token has no aud, which is now required
+    expect(fetchedSince(before).jwks).toBe(1);
   });
 
   it.each([
