@@ -62,6 +62,8 @@ export function readExport(text: string, types: readonly string[]): { header: Ex
     if (typeof resource!.id !== "string" || !isResourceId(resource!.id)) throw new ImportError(`${line(n)}: ${type} has no valid id`);
     const meta = resource!.meta as Partial<Resource["meta"]> | undefined;
     if (typeof meta?.versionId !== "string" || typeof meta.lastUpdated !== "string") throw new ImportError(`${line(n)}: ${type}/${resource!.id} has no meta.versionId and meta.lastUpdated`);
+    // The next write counts on from it (exactly, below 2^53): "v2" would make every later version "NaN".
+    if (!/^[1-9]\d{0,14}$/.test(meta.versionId)) throw new ImportError(`${line(n)}: ${type}/${resource!.id} has meta.versionId ${JSON.stringify(meta.versionId)}, not a whole number from 1`);
     const key = `${type}/${resource!.id}`;
     if (seen.has(key)) throw new ImportError(`${line(n)}: ${key} appears twice`);
     seen.add(key);

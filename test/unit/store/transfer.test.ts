@@ -33,4 +33,13 @@ describe("readExport", () => {
     for (const id of [".", "..", "", "a/b", "x".repeat(65)]) expect(() => readExport(file("c1", id), ["Client"]), id).toThrow(/^line 3: Client has no valid id$/);
     expect(readExport(file("c1", "a.b", "...", "-"), ["Client"]).resources.map((r) => r.resource.id)).toEqual(["c1", "a.b", "...", "-"]);
   });
+
+  it("refuses a versionId that is not a whole number from 1: the next write counts on from it (\"v2\" made every later one \"NaN\"; a review, 2026-12-01)", () => {
+    const withVersion = (versionId: string) =>
+      [JSON.stringify({ format: EXPORT_FORMAT, exported: meta.lastUpdated, counts: { Client: 1 } }), JSON.stringify({ resourceType: "Client", id: "c1", meta: { ...meta, versionId } })].join("\n");
+    for (const versionId of ["v2", "", "0", "01", "1.5", "-1", "1e3", "9".repeat(16)]) {
+      expect(() => readExport(withVersion(versionId), ["Client"]), versionId).toThrow(/^line 2: Client\/c1 has meta.versionId .*, not a whole number from 1$/);
+    }
+    for (const versionId of ["1", "42", "9".repeat(15)]) expect(readExport(withVersion(versionId), ["Client"]).resources).toHaveLength(1);
+  });
 });
