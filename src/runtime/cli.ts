@@ -16,6 +16,7 @@ import type { Resource, ResourceStore } from "../store/store.ts";
 import { exportLines, ImportError, importResources, readExport } from "../store/transfer.ts";
 import { openPostgres, type PostgresFactory } from "./postgres.ts";
 import { checkSharedKey, type SealingKeyCheck } from "./shared-key.ts";
+import { privateDatabase } from "./node-io.ts";
 
 const TYPES = ["AwsAccount", "Client", "TokenIntrospector"] as const;
 /** Why a record of each type would not read back, as the service reads it. */
@@ -49,7 +50,7 @@ async function open(where: string, mustExist: boolean): Promise<Opened> {
   const remote = /^https?:\/\//.test(where);
   const path = remote ? where : existsSync(where) && statSync(where).isDirectory() ? join(where, "accounts.kv") : where;
   if (!remote && mustExist && !existsSync(path)) throw new SettingError(`there is no database at ${resolve(path)} (set SIGNPOST_DATA_DIR, SIGNPOST_DATABASE_URL or --store)`);
-  const kv = await openKv(path);
+  const kv = await openKv(remote ? path : privateDatabase(path)); // 0600, as the server makes it
   return {
     stores: Object.fromEntries(TYPES.map((type) => [type, denoKvStore(kv, type)])),
     where: remote ? new URL(where).origin : resolve(path),

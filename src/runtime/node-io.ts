@@ -1,5 +1,7 @@
-// What the credential sources borrow from Node: environment, home directory, files and credential_process.
+// What the credential sources borrow from Node: environment, home directory, files and credential_process; and the
+// Deno KV file's mode, for the server and the CLI.
 import { exec } from "node:child_process";
+import { chmodSync, closeSync, existsSync, openSync } from "node:fs";
 import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import type { HostIO } from "../credentials/provider.ts";
@@ -37,4 +39,14 @@ export function nodeIo(env: NodeJS.ProcessEnv = process.env): HostIO {
     readFile: (path) => readFile(path, "utf8"),
     runCommand,
   };
+}
+
+/**
+ * The database file made (or made again) private before SQLite opens it: SQLite gives its -wal and -shm files the
+ * database's mode, so all three are 0600 even in a folder that already existed (a mounted volume).
+ */
+export function privateDatabase(path: string): string {
+  closeSync(openSync(path, "a", 0o600));
+  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
+  return path;
 }

@@ -1,6 +1,6 @@
 // Node entry: `npm start`. Accounts and clients in an embedded Deno KV file (@deno/kv) under SIGNPOST_DATA_DIR, or,
 // with SIGNPOST_DATABASE_URL, in PostgreSQL shared by every replica (postgres.ts).
-import { chmodSync, closeSync, existsSync, mkdirSync, openSync, realpathSync, statSync } from "node:fs";
+import { mkdirSync, realpathSync, statSync } from "node:fs";
 import { readFile, writeFile } from "node:fs/promises";
 import { join, resolve } from "node:path";
 import { serve } from "@hono/node-server";
@@ -19,7 +19,7 @@ import { denoKvStore } from "../store/kv.ts";
 import { checkDataFolder, checkFoldersAbove, folderSecrets, foldersAbove, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
-import { nodeIo } from "./node-io.ts";
+import { nodeIo, privateDatabase } from "./node-io.ts";
 import { answersPerTurn, perTurn } from "./per-turn.ts";
 
 function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
@@ -56,16 +56,6 @@ const files: SecretFiles = {
     }
   },
 };
-
-/**
- * The database file made (or made again) private before SQLite opens it: SQLite gives its -wal and -shm files the
- * database's mode, so all three are 0600 even in a folder that already existed (a mounted volume).
- */
-function privateDatabase(path: string): string {
-  closeSync(openSync(path, "a", 0o600));
-  for (const file of [path, `${path}-wal`, `${path}-shm`]) if (existsSync(file)) chmodSync(file, 0o600);
-  return path;
-}
 
 /** The stores, sealer and admin token: from the data folder (the default), or from a shared PostgreSQL. */
 async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, log: Log) {

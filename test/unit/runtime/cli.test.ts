@@ -2,7 +2,7 @@
 // KV file and PostgreSQL (a throw-away cluster): secrets stay sealed, versions are kept, a key that does not match
 // is refused and nothing is written, a cut or foreign file is refused naming the line.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -84,6 +84,7 @@ describe("export and import", () => {
     writeFileSync(join(target, "encryption-key"), `${TEST_ENCRYPTION_KEY}\n`);
     const intoFile = await signpost(["import"], { env: { SIGNPOST_DATA_DIR: target }, input: back.stdout });
     expect(intoFile.code, intoFile.stderr).toBe(0);
+    expect((statSync(join(target, "accounts.kv")).mode & 0o777).toString(8)).toBe("600"); // as the server makes it
     const reopened = await openKv(join(target, "accounts.kv"));
     expect((await denoKvStore<AwsAccount>(reopened, "AwsAccount").get("keys"))!.meta.versionId).toBe("7");
     reopened.close();
