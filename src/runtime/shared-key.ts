@@ -11,6 +11,8 @@ export interface SealingKeyCheck {
   "key-id": string;
   /** A fixed, public text sealed with that key: it proves the key, it guards nothing. */
   sealed: string;
+  /** The key ids rotations moved away from: a replica still sealing with one of them is out of date. */
+  retired?: string[];
   meta: { versionId: string; lastUpdated: string };
 }
 
@@ -23,13 +25,17 @@ const CONTEXT = "SealingKey/active";
  * newer (a rotation that lists the old key after the new one). Throws the reason otherwise.
  */
 export async function checkSharedKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, now = Date.now): Promise<"recorded" | "matches" | "rotated"> {
-  const mine = (previous: SealingKeyCheck | null, sealed: string): SealingKeyCheck => ({
-    resourceType: "SealingKey",
-    id: "active",
-    "key-id": sealer.activeKeyId,
-    sealed,
-    meta: { versionId: String(Number(previous?.meta.versionId ?? 0) + 1), lastUpdated: new Date(now()).toISOString() },
-  });
+  const mine = (previous: SealingKeyCheck | null, sealed: string): SealingKeyCheck => {
+    const retired = previous ? [...new Set([...(previous.retired ?? []), previous["key-id"]])].filter((id) => id !== sealer.activeKeyId).slice(-100) : [];
+    return {
+      resourceType: "SealingKey",
+      id: "active",
+      "key-id": sealer.activeKeyId,
+      sealed,
+      ...(retired.length ? { retired } : {}),
+      meta: { versionId: String(Number(previous?.meta.versionId ?? 0) + 1), lastUpdated: new Date(now()).toISOString() },
+    };
+  };
   const sealed = await sealer.seal(TEXT, CONTEXT);
   const { previous } = await store.put("active", (stored) => stored ?? mine(null, sealed));
   if (!previous) return "recorded";
@@ -43,6 +49,13 @@ export async function checkSharedKey(store: ResourceStore<SealingKeyCheck>, seal
     );
   }
   if (previous["key-id"] === sealer.activeKeyId) return "matches";
+  // Holding both keys does not say which is newer: a replica still set up for the rotation's first step (the old key
+  // first) would move every replica back to the old key, which those that dropped it cannot open.
+  if (previous.retired?.includes(sealer.activeKeyId)) {
+    throw new Error(
+      `SIGNPOST_ENCRYPTION_KEY puts key id "${sealer.activeKeyId}" first, which the database's replicas rotated away from (they seal with "${previous["key-id"]}"): list "${previous["key-id"]}" first, as the other replicas do`,
+    );
+  }
   await store.put("active", (stored) => (stored?.sealed === previous.sealed ? mine(stored, sealed) : stored ?? mine(null, sealed)));
   return "rotated";
 }

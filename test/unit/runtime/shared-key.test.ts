@@ -27,6 +27,22 @@ describe("the shared sealing key", () => {
     await expect(checkSharedKey(store, await createSealer(key("k1", 1)))).rejects.toThrow('seal with key id "k2", which this one does not have');
   });
 
+  it("never moves back: a replica still set up for the rotation's first step (old key first) is refused once the replicas rotated (an attack, 2026-12-01)", async () => {
+    const store = memoryStore<SealingKeyCheck>();
+    await checkSharedKey(store, await createSealer(`${key("k1", 1)},${key("k2", 2)}`)); // step 1: the new key listed after
+    expect(await checkSharedKey(store, await createSealer(`${key("k2", 2)},${key("k1", 1)}`))).toBe("rotated"); // step 2
+    expect(await checkSharedKey(store, await createSealer(key("k2", 2)))).toBe("matches"); // step 3: the old key dropped
+    await expect(checkSharedKey(store, await createSealer(`${key("k1", 1)},${key("k2", 2)}`))).rejects.toThrow(
+      'SIGNPOST_ENCRYPTION_KEY puts key id "k1" first, which the database\'s replicas rotated away from (they seal with "k2"): list "k2" first',
+    );
+    const stored = (await store.get("active"))!;
+    expect([stored["key-id"], stored.retired]).toEqual(["k2", ["k1"]]);
+    expect(await checkSharedKey(store, await createSealer(key("k2", 2)))).toBe("matches"); // a k2 replica still starts
+    // A later rotation to a third key works, and retires k2 too.
+    expect(await checkSharedKey(store, await createSealer(`${key("k3", 3)},${key("k2", 2)}`))).toBe("rotated");
+    expect((await store.get("active"))!.retired).toEqual(["k1", "k2"]);
+  });
+
   it("lets one of two first replicas with different keys record, and refuses the other", async () => {
     const store = memoryStore<SealingKeyCheck>();
     const results = await Promise.allSettled([checkSharedKey(store, await createSealer(key("a", 1))), checkSharedKey(store, await createSealer(key("b", 2)))]);
