@@ -55,9 +55,16 @@ export function databaseError(error: unknown): HttpError {
  * Creates or brings up to date the schema, idempotently: under an advisory lock held by the transaction, so that
  * replicas starting together take turns and the later ones find it done. Refuses a schema newer than this code.
  */
-export async function migrate(sql: SqlClient): Promise<{ from: number; to: number }> {
+export async function migrate(sql: SqlClient, lockWaitMs = 15_000): Promise<{ from: number; to: number }> {
   return sql.transaction(async (query) => {
-    await query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`);
+    // Any session that may connect can take this lock and hold it: waited for a while, then named, rather than
+    // taken for a database that does not answer (the start's deadline is longer).
+    await query(`SET LOCAL lock_timeout = ${Math.max(1, Math.round(lockWaitMs))}`);
+    await query(`SELECT pg_advisory_xact_lock(${MIGRATION_LOCK})`).catch((error: unknown) => {
+      if ((error as { code?: string }).code !== "55P03") throw error; // lock_not_available: the lock_timeout above
+      throw new Error(`another session held signpost's schema lock (pg_advisory_xact_lock(${MIGRATION_LOCK})) for over ${lockWaitMs / 1000} s: a replica stuck while it migrates, or another database user holding it (pg_locks names the session)`);
+    });
+    await query("SET LOCAL lock_timeout = 0");
     await query(`CREATE TABLE IF NOT EXISTS ${SCHEMA_TABLE} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const from = Number((await query(`SELECT coalesce(max(version), 0) AS version FROM ${SCHEMA_TABLE}`))[0]?.version ?? 0);
     if (from > SCHEMA_VERSION) throw new Error(`the database's schema is version ${from}, newer than this signpost's (${SCHEMA_VERSION}): run a newer signpost`);

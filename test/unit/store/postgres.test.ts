@@ -45,6 +45,22 @@ describe("schema", () => {
   });
 });
 
+describe("the schema lock", () => {
+  it("held by another session (any user that can connect may take it) is waited for, then named, not taken for a database that does not answer (an attack, 2026-12-01)", async () => {
+    const { server } = await pg.database();
+    const url = await server.database();
+    const [holder, replica] = [postgres(url, { ...CLIENT_OPTIONS, max: 1 }) as unknown as PostgresJs, postgres(url, { ...CLIENT_OPTIONS, max: 2 }) as unknown as PostgresJs];
+    try {
+      await holder.unsafe("SELECT pg_advisory_lock(7351234017)");
+      await expect(migrate(postgresJsClient(replica).client, 300)).rejects.toThrow(/^another session held signpost's schema lock \(pg_advisory_xact_lock\(7351234017\)\) for over 0.3 s/);
+      await holder.unsafe("SELECT pg_advisory_unlock(7351234017)");
+      expect((await migrate(postgresJsClient(replica).client, 300)).to).toBe(SCHEMA_VERSION); // and once it is let go, the start goes on
+    } finally {
+      await Promise.all([holder, replica].map((sql) => sql.end({ timeout: 0 })));
+    }
+  });
+});
+
 describe("rows", () => {
   it("hold the resource as a JSON object, and count their writes", async () => {
     const { sql, client } = await pg.postgresJs();
