@@ -66,16 +66,16 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
   const dataDir = resolve(settings.dataDir);
   mkdirSync(dataDir, { recursive: true, mode: 0o700 });
   const me = process.getuid?.() ?? null;
-  const warn = (entry: Record<string, string>) => writeLine(process.stderr, entry);
+  const say = (entry: Record<string, string>) => writeLine(process.stderr, entry);
   // The folders above it as named and as its links resolve: a link's own folder is among the first.
   const above = [...new Set([...foldersAbove(dataDir), ...foldersAbove(realpathSync(dataDir))])];
   checkFoldersAbove(dataDir, above.map((path) => {
     const { mode, uid } = statSync(path);
     return { path, mode, uid };
-  }), me, warn);
-  checkDataFolder(dataDir, statSync(dataDir), me, warn);
+  }), me, say);
+  checkDataFolder(dataDir, statSync(dataDir), me, say);
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
-  const kept = await folderSecrets(files, dataDir, settings, (entry) => writeLine(process.stderr, entry), (text) => process.stderr.write(text));
+  const kept = await folderSecrets(files, dataDir, settings, say, (text) => process.stderr.write(text));
   return {
     accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"),
     clients: denoKvStore<Client>(kv, "Client"),
