@@ -54,11 +54,12 @@ export function foldersAbove(path: string): string[] {
 }
 
 /**
- * The folders above the data folder (as named and as its links resolve), judged as the folder itself is. In one
- * that another user owns, or that every user can write to without the sticky bit, another user may rename the data
- * folder away and put one of their own in its place, with an admin token and encryption key of theirs, between the
- * check of the folder and the reads of its files. With the sticky bit (as /tmp has), only an entry's owner may
- * rename it. One the group can write to is worth a warning, as the folder's own group bits are.
+ * The folders above the data folder (on its real path, which the start then uses), judged as the folder itself is.
+ * In one that every user can write to without the sticky bit, any user may rename the data folder away and put one
+ * of their own in its place, with an admin token and encryption key of theirs, between the check of the folder and
+ * the reads of its files: that stops the start. With the sticky bit (as /tmp has), only an entry's owner may rename
+ * it. One that another user owns (who may do the same), or that its group can write to, is worth a warning: a
+ * checkout run as root in a container (`-v $PWD:/app`) is one.
  */
 export function checkFoldersAbove(dataDir: string, folders: readonly { path: string; mode: number; uid: number | null }[], me: number | null, warn: (entry: Record<string, string>) => void): void {
   for (const { path, mode, uid } of folders) {
@@ -66,8 +67,8 @@ export function checkFoldersAbove(dataDir: string, folders: readonly { path: str
     const swap = `another user could put a data folder of their own, with the admin token and encryption key signpost reads, in the place of ${dataDir}`;
     const sticky = (mode & 0o1000) !== 0;
     if (mode & 0o002 && !sticky) throw new Error(`the folder ${path} above the data folder is writable by every user without the sticky bit (mode ${bits}): ${swap}. chmod o-w it, or +t (as /tmp is), or set SIGNPOST_DATA_DIR to a folder elsewhere`);
-    if (uid !== null && me !== null && uid !== me && uid !== 0) throw new Error(`the folder ${path} above the data folder belongs to another user (uid ${uid}): ${swap}. Set SIGNPOST_DATA_DIR to a folder elsewhere`);
-    if (mode & 0o020 && !sticky) warn({ level: "warn", message: "a folder above the data folder is writable by its group: its members could put another data folder in this one's place", folder: path, mode: bits });
+    if (uid !== null && me !== null && uid !== me && uid !== 0) warn({ level: "warn", message: "a folder above the data folder belongs to another user, who could put another data folder in this one's place", folder: path, uid: String(uid) });
+    else if (mode & 0o020 && !sticky) warn({ level: "warn", message: "a folder above the data folder is writable by its group: its members could put another data folder in this one's place", folder: path, mode: bits });
   }
 }
 

@@ -63,13 +63,14 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
     const { db, sealer, adminToken: token } = await openSharedDatabase(postgres as unknown as PostgresFactory, settings, serverRdsIam(io, log, process.env));
     return { ...db, sealer, adminToken: token, at: { database: db.where }, close: () => db.close() };
   }
-  const dataDir = resolve(settings.dataDir);
-  mkdirSync(dataDir, { recursive: true, mode: 0o700 });
+  const named = resolve(settings.dataDir);
+  mkdirSync(named, { recursive: true, mode: 0o700 });
+  // Its links resolved once, and the folder judged and used by that path: a link another user may swap later is
+  // never followed again (the folders on the real path hold no link, and are judged).
+  const dataDir = realpathSync(named);
   const me = process.getuid?.() ?? null;
   const say = (entry: Record<string, string>) => writeLine(process.stderr, entry);
-  // The folders above it as named and as its links resolve: a link's own folder is among the first.
-  const above = [...new Set([...foldersAbove(dataDir), ...foldersAbove(realpathSync(dataDir))])];
-  checkFoldersAbove(dataDir, above.map((path) => {
+  checkFoldersAbove(dataDir, foldersAbove(dataDir).map((path) => {
     const { mode, uid } = statSync(path);
     return { path, mode, uid };
   }), me, say);

@@ -11,8 +11,11 @@ export interface SealingKeyCheck {
   "key-id": string;
   /** A fixed, public text sealed with that key: it proves the key, it guards nothing. */
   sealed: string;
-  /** The key ids rotations moved away from: a replica still sealing with one of them is out of date. */
-  retired?: string[];
+  /**
+   * The keys rotations moved away from, each by its id and the check text it sealed: a replica that still seals
+   * with one of them (that id, and the check opens) is out of date. A key id used again with new bytes is not.
+   */
+  retired?: { "key-id": string; sealed: string }[];
   meta: { versionId: string; lastUpdated: string };
 }
 
@@ -26,7 +29,7 @@ const CONTEXT = "SealingKey/active";
  */
 export async function checkSharedKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, now = Date.now): Promise<"recorded" | "matches" | "rotated"> {
   const mine = (previous: SealingKeyCheck | null, sealed: string): SealingKeyCheck => {
-    const retired = previous ? [...new Set([...(previous.retired ?? []), previous["key-id"]])].filter((id) => id !== sealer.activeKeyId).slice(-100) : [];
+    const retired = previous ? [...(previous.retired ?? []), { "key-id": previous["key-id"], sealed: previous.sealed }].slice(-100) : [];
     return {
       resourceType: "SealingKey",
       id: "active",
@@ -51,7 +54,9 @@ export async function checkSharedKey(store: ResourceStore<SealingKeyCheck>, seal
   if (previous["key-id"] === sealer.activeKeyId) return "matches";
   // Holding both keys does not say which is newer: a replica still set up for the rotation's first step (the old key
   // first) would move every replica back to the old key, which those that dropped it cannot open.
-  if (previous.retired?.includes(sealer.activeKeyId)) {
+  const retired = previous.retired?.filter((key) => key["key-id"] === sealer.activeKeyId) ?? [];
+  const stillRetired = await Promise.all(retired.map((key) => sealer.unseal(key.sealed, CONTEXT).then((text) => text === TEXT, () => false)));
+  if (stillRetired.includes(true)) {
     throw new Error(
       `SIGNPOST_ENCRYPTION_KEY puts key id "${sealer.activeKeyId}" first, which the database's replicas rotated away from (they seal with "${previous["key-id"]}"): list "${previous["key-id"]}" first, as the other replicas do`,
     );

@@ -64,7 +64,7 @@ export async function migrate(sql: SqlClient, lockWaitMs = 15_000): Promise<{ fr
       if ((error as { code?: string }).code !== "55P03") throw error; // lock_not_available: the lock_timeout above
       throw new Error(`another session held signpost's schema lock (pg_advisory_xact_lock(${MIGRATION_LOCK})) for over ${lockWaitMs / 1000} s: a replica stuck while it migrates, or another database user holding it (pg_locks names the session)`);
     });
-    await query("SET LOCAL lock_timeout = 0");
+    await query("SET LOCAL lock_timeout TO DEFAULT"); // the role's or database's own, for the rest
     await query(`CREATE TABLE IF NOT EXISTS ${SCHEMA_TABLE} (version integer PRIMARY KEY, applied_at timestamptz NOT NULL DEFAULT now())`);
     const from = Number((await query(`SELECT coalesce(max(version), 0) AS version FROM ${SCHEMA_TABLE}`))[0]?.version ?? 0);
     if (from > SCHEMA_VERSION) throw new Error(`the database's schema is version ${from}, newer than this signpost's (${SCHEMA_VERSION}): run a newer signpost`);

@@ -1,7 +1,7 @@
 // Lifecycle on the runtimes that run as processes (Node, Deno): the generated admin token, SIGTERM, restarts,
 // crashes, and one data format shared by the Node and Deno stores.
 import { spawn } from "node:child_process";
-import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -150,11 +150,11 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
         expect(refused.code).toBe(1);
         expectOneLine(refused.stderr, /^the folder .*above-node-\w+ above the data folder is writable by every user without the sticky bit \(mode 777\): another user could put a data folder of their own/);
         expect(existsSync(join(dataDir, "admin-token"))).toBe(false); // nothing read, nothing made
-        // Through a link too: the link's own folder is judged, and so are the folders above where it leads.
+        // Through a link too: the start resolves it once, then judges and uses the real path.
         const link = join(tmpdir(), `signpost-link-${process.pid}`);
         symlinkSync(outer, link);
         try {
-          expectOneLine((await failedStart(env, join(link, "signpost"))).stderr, /^the folder \/tmp\/signpost-link-\d+ above the data folder is writable by every user without the sticky bit/);
+          expectOneLine((await failedStart(env, join(link, "signpost"))).stderr, /^the folder .*above-node-\w+ above the data folder is writable by every user without the sticky bit/);
         } finally {
           rmSync(link);
         }
@@ -164,6 +164,18 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
       chmodSync(outer, 0o1777);
       const service = await startService(runtime, { dataDir, env: { SIGNPOST_ADMIN_TOKEN: "sticky-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } });
       expect(await service.stop()).toBe(0);
+      if (runtime === "node") {
+        // Named through a link (which another user could swap later), it is used by its real path, resolved once.
+        const link = join(tmpdir(), `signpost-real-${process.pid}`);
+        symlinkSync(dataDir, link);
+        try {
+          const linked = await startService(runtime, { dataDir: link, env: { SIGNPOST_ADMIN_TOKEN: "sticky-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY } });
+          expect(JSON.parse(linked.stderr().split("\n").find((line) => line.includes('"listening"'))!).dataDir).toBe(realpathSync(dataDir));
+          expect(await linked.stop()).toBe(0);
+        } finally {
+          rmSync(link);
+        }
+      }
     } finally {
       remove();
     }
