@@ -3,7 +3,7 @@
 import { constantTimeEqual, sha256Hex } from "../crypto/hash.ts";
 import { type Client, clientIdOf, storedClient } from "../domain/client.ts";
 import { HttpError } from "../errors.ts";
-import { frozenCopy, type ResourceStore } from "../store/store.ts";
+import { readOnce, type ResourceStore } from "../store/store.ts";
 import type { Authenticator } from "./index.ts";
 
 const MAX_VERIFIED = 10_000;
@@ -13,9 +13,9 @@ const NO_CLIENT_HASH = "0".repeat(64);
 export function clientSecret(clients: ResourceStore<Client>): Authenticator {
   // Secrets already checked, with the hash they matched: later requests skip the SHA-256 while it still matches.
   const verified = new Map<string, string>();
-  // Stored records already checked, as they read back (the cache hands out the same frozen object until it reads
+  // Stored records as they read back, each checked once (the cache hands out the same frozen object until it reads
   // the store again).
-  const readBack = new WeakMap<Client, Client>();
+  const read = readOnce(storedClient);
 
   return async (credentials) => {
     if (credentials.scheme === "bearer" && credentials.via) return undefined; // a secret does not belong in a browser
@@ -27,15 +27,10 @@ export function clientSecret(clients: ResourceStore<Client>): Authenticator {
     const hash = (client && verified.get(secret)) ?? (await sha256Hex(secret));
     const matches = constantTimeEqual(hash, client?.["secret-hash"] ?? NO_CLIENT_HASH);
     if (!client || !matches) return undefined;
-    let read = readBack.get(client);
-    if (read === undefined) {
-      const found = storedClient(client, id);
-      if (typeof found === "string") throw new HttpError(403, `Client/${id} is stored in a form signpost cannot use (${found}): it is denied everything until the admin replaces it`);
-      read = Object.isFrozen(client) ? frozenCopy(found) : found;
-      if (Object.isFrozen(client)) readBack.set(client, read);
-    }
+    const stored = read(client, id);
+    if (typeof stored === "string") throw new HttpError(403, `Client/${id} is stored in a form signpost cannot use (${stored}): it is denied everything until the admin replaces it`);
     if (verified.size >= MAX_VERIFIED) verified.clear();
     verified.set(secret, hash);
-    return { admin: false, id: read.id, policy: read.policy };
+    return { admin: false, id: stored.id, policy: stored.policy };
   };
 }

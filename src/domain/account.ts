@@ -1,7 +1,7 @@
 // The AwsAccount resource: what a client may send, what is stored, and what is shown.
 import { isSealed } from "../crypto/seal.ts";
 import { HttpError } from "../errors.ts";
-import { frozenCopy, type ResourceStore } from "../store/store.ts";
+import { readOnce, type ResourceStore } from "../store/store.ts";
 import { invalidFor, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
 import { checkHost } from "./names.ts";
 
@@ -153,18 +153,11 @@ export function accountProblem(account: AwsAccount, id = account.id): string | u
  * and read once.
  */
 export function accountReader(store: ResourceStore<AwsAccount>) {
-  const readBack = new WeakMap<AwsAccount, AwsAccount>();
   /** The account as it reads back, or why it cannot be used. */
-  const read = (account: AwsAccount, id: string): AwsAccount | string => {
-    const known = readBack.get(account);
-    if (known !== undefined) return known;
+  const read = readOnce((account: AwsAccount, id: string): AwsAccount | string => {
     const found = storedAccount(account, id);
-    if (typeof found === "string") return unusable(id, found);
-    if (!Object.isFrozen(account)) return found;
-    const frozen = frozenCopy(found);
-    readBack.set(account, frozen);
-    return frozen;
-  };
+    return typeof found === "string" ? unusable(id, found) : found;
+  });
   const problem = (account: AwsAccount, id = account.id): string | undefined => {
     const found = read(account, id);
     return typeof found === "string" ? found : undefined;

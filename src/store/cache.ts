@@ -13,7 +13,6 @@ export const MAX_ABSENT = 1_000;
 /** How long a process or isolate trusts an account it read; its own writes refresh the cache at once. */
 export const ACCOUNT_CACHE_MS = 5_000;
 
-
 /** A cached store, which can also be told that a record changed elsewhere. */
 export interface CachedStore<T extends Resource> extends ResourceStore<T> {
   /** Forgets `id`: its next read goes to the store (and no read begun before this keeps its older answer). */

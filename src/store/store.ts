@@ -53,3 +53,20 @@ export function frozenCopy<T>(value: T): T {
   const copy = (Array.isArray(value) ? value.map(frozenCopy) : Object.fromEntries(Object.entries(value).map(([k, v]) => [k, frozenCopy(v)]))) as T;
   return Object.freeze(copy);
 }
+
+/**
+ * `read` of each stored record, once per frozen record (the cache hands out one per read): what the record reads
+ * back as, kept as a frozen copy; or why it cannot be used, not kept (each use says so again).
+ */
+export function readOnce<R extends object, T extends object>(read: (record: R, id: string) => T | string): (record: R, id: string) => T | string {
+  const kept = new WeakMap<R, T>();
+  return (record, id) => {
+    const known = kept.get(record);
+    if (known !== undefined) return known;
+    const found = read(record, id);
+    if (typeof found === "string" || !Object.isFrozen(record)) return found;
+    const frozen = frozenCopy(found);
+    kept.set(record, frozen);
+    return frozen;
+  };
+}
