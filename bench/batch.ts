@@ -1,11 +1,13 @@
 // Batches over HTTP: URLs/s from $presign-batch (100 GET URLs per request) against one GET URL per request, on the
 // same `npm start` server, and against the in-process signer on one core.
 //
-//   npx tsx bench/batch.ts [--duration=s] [--rounds=n] [--size=n] [--connections=n]
+//   npx tsx bench/batch.ts [--duration=s] [--rounds=n] [--size=n] [--connections=n] [--profile[=dir]]
 //
 // Targets (issue 18): batches of 100 give >= 10x the URLs/s of single requests, and >= 0.5x the in-process signer's
 // URLs/s per core (server CPU time per URL against the signer's time per URL). Rounds alternate the two loads; the
 // figures are medians. Each batch answer is checked first: as many URLs as files, each signed as smithy signs it.
+// --profile: the server runs under `node --cpu-prof`, and after the rounds a timed batch load's top costs are
+// printed per URL (the profiler slows it: the rounds' figures are then a little lower than without).
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -14,13 +16,15 @@ import autocannon from "autocannon";
 import { createPresigner } from "../src/aws/signer.ts";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
 import { checkPresignedGet, fmt, hostLine, median, processCpuMicros, startServer, table, verdict } from "./lib.ts";
+import { printProfile, profiledStartCommand, profileOf, summarizeProfile } from "./profile.ts";
 
 const args = process.argv.slice(2);
-const option = (name: string) => args.find((a) => a.startsWith(`--${name}=`))?.split("=")[1];
+const option = (name: string) => args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))?.split("=")[1];
 const DURATION_S = Number(option("duration") ?? 2);
 const ROUNDS = Number(option("rounds") ?? 5);
 const SIZE = Number(option("size") ?? 100);
 const CONNECTIONS = Number(option("connections") ?? 16);
+const PROFILE = args.some((a) => a.startsWith("--profile"));
 
 const TOKEN = "bench-admin-token-0123456789abcdef";
 const ACCOUNT = { region: "eu-central-1", "access-key-id": "AKIAIOSFODNN7EXAMPLE", "secret-access-key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
@@ -36,7 +40,7 @@ interface Run {
   cpuMicrosPerUrl: number;
 }
 
-async function load(server: { url: string; pid: number; name: string }, batch: boolean): Promise<Run> {
+async function load(server: { url: string; pid: number; name: string }, batch: boolean): Promise<Run & { urls: number }> {
   const cpuBefore = processCpuMicros(server.pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) =>
     autocannon(
@@ -50,7 +54,7 @@ async function load(server: { url: string; pid: number; name: string }, batch: b
   const cpu = processCpuMicros(server.pid) - cpuBefore;
   if (result.non2xx || result.errors || result.requests.total === 0) throw new Error(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const urls = result.requests.total * (batch ? SIZE : 1);
-  return { urlsPerSecond: urls / (result.duration || DURATION_S), cpuMicrosPerUrl: cpu / urls };
+  return { urlsPerSecond: urls / (result.duration || DURATION_S), cpuMicrosPerUrl: cpu / urls, urls };
 }
 
 /** The in-process signer on one core: µs per GET URL, the same key shape and account. */
@@ -79,7 +83,12 @@ async function signerMicrosPerUrl(): Promise<number> {
 
 async function main() {
   const dataDir = mkdtempSync(join(tmpdir(), "signpost-bench-batch-"));
-  const server = await startServer("signpost", "npm", ["start", "--silent"], { SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ADMIN_TOKEN: TOKEN }, "src/runtime/node.ts");
+  const profileDir = PROFILE ? (option("profile") ?? mkdtempSync(join(tmpdir(), "signpost-bench-profiles-"))) : undefined;
+  const env = { SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ADMIN_TOKEN: TOKEN };
+  const server = profileDir
+    ? await startServer("signpost (profiled)", "sh", ["-c", profiledStartCommand(profileDir)], env, "src/runtime/node.ts")
+    : await startServer("signpost", "npm", ["start", "--silent"], env, "src/runtime/node.ts");
+  let profiled: { from: number; to: number; urls: number } | undefined;
   try {
     const call = (method: string, path: string, body?: string) =>
       fetch(`${server.url}${path}`, { method, headers: { authorization: `Bearer ${TOKEN}`, "content-type": "application/json" }, ...(body ? { body } : {}) });
@@ -121,10 +130,16 @@ async function main() {
     console.log("");
     console.log(`batch of ${SIZE} vs one URL per request, URLs/s   ${byRequests.toFixed(2).padStart(6)}x  (by CPU time ${byCpu.toFixed(2)}x)${verdict(byRequests, 10)}`);
     console.log(`batch URLs per core vs the in-process signer      ${perCore.toFixed(2).padStart(6)}x${verdict(perCore, 0.5)}`);
+    if (profileDir) {
+      const from = Number(process.hrtime.bigint() / 1000n);
+      const { urls } = await load(server, true);
+      profiled = { from, to: Number(process.hrtime.bigint() / 1000n), urls };
+    }
   } finally {
     await server.stop();
     rmSync(dataDir, { recursive: true, force: true });
   }
+  if (profileDir && profiled) printProfile(`signpost under a batch load (${SIZE} GET URLs a request)`, summarizeProfile(profileOf(profileDir, server.pid), profiled), profiled.urls, "URL");
 }
 
 await main();

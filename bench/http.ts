@@ -16,7 +16,7 @@
 // interleaved rounds (the order rotates each round). The table shows medians over rounds; each ratio is the median
 // of per-round ratios. Server CPU µs per request comes from /proc/<pid>/stat of the server process: it does not
 // depend on how much CPU the load generator or other tenants took, so on this shared 2-core machine it is the
-// steadier comparison (printed as "by CPU time"). Latencies are recorded per response (sub-millisecond). "Client
+// steadier comparison (printed as "by CPU time"), and "of it system" is its kernel part. Latencies are recorded per response (sub-millisecond). "Client
 // wake-ups/req" are autocannon's context switches per request (/proc/self/status): each is an answer that found the
 // client asleep, and waking it costs the server's CPU on loopback (more in a VM); it does not depend on the host.
 // --compare=DIR: one more contender, `npm start` in another checkout (say, with a patch applied), cache warm, and its
@@ -25,13 +25,13 @@
 // request costs beyond the work it does when the server is that much slower (the loopback send wakes an idle client).
 // --profile: after the rounds, one more run each of signpost (cache warm, no cache) and of the floor under
 // `node --cpu-prof` (the start script's command with the flags added), and their top costs over the timed run.
-import { mkdtempSync, readdirSync, readFileSync, rmSync, statSync } from "node:fs";
+import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
-import { checkPresignedGet, contextSwitches, fmt, hostLine, median, SDK_EXTRA_QUERY, processCpuMicros, quantile, ROOT, type Server, startServer, table, verdict } from "./lib.ts";
-import { summarizeProfile } from "./profile.ts";
+import { checkPresignedGet, contextSwitches, fmt, hostLine, median, SDK_EXTRA_QUERY, processCpuSplit, quantile, ROOT, type Server, startServer, table, verdict } from "./lib.ts";
+import { printProfile, profiledStartCommand, profileOf, summarizeProfile } from "./profile.ts";
 
 const args = process.argv.slice(2);
 const option = (name: string) => args.find((a) => a === `--${name}` || a.startsWith(`--${name}=`))?.split("=")[1];
@@ -137,6 +137,8 @@ interface Run {
   p99: number;
   /** Server CPU time per request, µs. */
   cpuMicros: number;
+  /** The part of it spent in the kernel (system time): sends, receives, wake-ups. */
+  systemMicros: number;
   /** Share of one core the server used. */
   serverCores: number;
   /** Share of one core this process (autocannon) used. */
@@ -147,7 +149,7 @@ interface Run {
 
 async function load(server: Server, seconds: number): Promise<Run> {
   const latencies: number[] = [];
-  const cpuBefore = processCpuMicros(server.pid);
+  const cpuBefore = processCpuSplit(server.pid);
   const ownBefore = process.cpuUsage();
   const switchesBefore = contextSwitches("self");
   const started = performance.now();
@@ -163,7 +165,9 @@ async function load(server: Server, seconds: number): Promise<Run> {
   const wall = (performance.now() - started) * 1000;
   const own = process.cpuUsage(ownBefore);
   const switches = contextSwitches("self") - switchesBefore;
-  const cpu = processCpuMicros(server.pid) - cpuBefore;
+  const cpuAfter = processCpuSplit(server.pid);
+  const systemCpu = cpuAfter.system - cpuBefore.system;
+  const cpu = cpuAfter.user - cpuBefore.user + systemCpu;
   const total = result.requests.total;
   if (result.non2xx || result.errors || result.timeouts || total === 0) {
     throw new Error(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors, ${result.timeouts} timeouts of ${total}`);
@@ -174,6 +178,7 @@ async function load(server: Server, seconds: number): Promise<Run> {
     p50: quantile(latencies, 0.5),
     p99: quantile(latencies, 0.99),
     cpuMicros: cpu / total,
+    systemMicros: systemCpu / total,
     serverCores: cpu / wall,
     clientCores: (own.user + own.system) / wall,
     clientWakeups: switches / total,
@@ -252,6 +257,7 @@ async function main(): Promise<void> {
       p50Ms: round2(med(id, "p50")),
       p99Ms: round2(med(id, "p99")),
       cpuMicrosPerRequest: round2(med(id, "cpuMicros")),
+      systemMicrosPerRequest: round2(med(id, "systemMicros")),
       serverCores: round2(med(id, "serverCores")),
       clientCores: round2(med(id, "clientCores")),
       clientWakeupsPerRequest: round2(med(id, "clientWakeups")),
@@ -291,8 +297,8 @@ async function main(): Promise<void> {
     console.log(`\nHTTP, Node ${process.version} on ${hostLine()}: autocannon, ${CONNECTIONS} connections, pipelining 1, ${ROUNDS} rounds x ${DURATION_S} s, medians\n`);
     console.log(
       table(
-        ["server", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "server cores", "client cores", "client wake-ups/req", "req/s per round"],
-        results.map((r) => [r.name, fmt(r.requestsPerSecond), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.cpuMicrosPerRequest.toFixed(1), r.serverCores.toFixed(2), r.clientCores.toFixed(2), r.clientWakeupsPerRequest.toFixed(2), r.rounds.map((n) => fmt(n)).join(" / ")]),
+        ["server", "req/s", "p50 ms", "p99 ms", "server CPU µs/req", "of it system", "server cores", "client cores", "client wake-ups/req", "req/s per round"],
+        results.map((r) => [r.name, fmt(r.requestsPerSecond), r.p50Ms.toFixed(2), r.p99Ms.toFixed(2), r.cpuMicrosPerRequest.toFixed(1), r.systemMicrosPerRequest.toFixed(1), r.serverCores.toFixed(2), r.clientCores.toFixed(2), r.clientWakeupsPerRequest.toFixed(2), r.rounds.map((n) => fmt(n)).join(" / ")]),
       ),
     );
     console.log("");
@@ -324,12 +330,8 @@ async function profileRuns(body: string): Promise<Record<string, Profiled>> {
   const out: Record<string, Profiled> = {};
   const cpuProf = ["--cpu-prof", `--cpu-prof-dir=${dir}`];
   const profiledSignpost = (cacheMs: string) => async () => {
-    // Node refuses --cpu-prof in NODE_OPTIONS: run npm's start script itself, with the flags after `node`.
-    const script: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.start;
-    if (!/^exec node /.test(script)) throw new Error(`cannot profile a start script that is not "exec node ...": ${script}`);
-    const command = script.replace(/^exec node /, `exec node ${cpuProf.join(" ")} `);
     const env = { SIGNPOST_DATA_DIR: tempDir("data"), SIGNPOST_ADMIN_TOKEN: TOKEN, SIGNPOST_ACCOUNT_CACHE_MS: cacheMs };
-    const server = await startServer("signpost (profiled)", "sh", ["-c", command], env, "src/runtime/node.ts");
+    const server = await startServer("signpost (profiled)", "sh", ["-c", profiledStartCommand(dir)], env, "src/runtime/node.ts");
     const created = await api(server.url, "PUT", `/AwsAccount/${ACCOUNT_ID}`, ACCOUNT);
     if (created.status !== 201) throw new Error(`PUT /AwsAccount answered ${created.status}`);
     return server;
@@ -353,11 +355,7 @@ async function profileRuns(body: string): Promise<Record<string, Profiled>> {
     } finally {
       await server.stop();
     }
-    const file = readdirSync(dir)
-      .filter((name) => name.includes(`.${server.pid}.`) && name.endsWith(".cpuprofile"))
-      .map((name) => join(dir, name))
-      .sort((a, b) => statSync(b).size - statSync(a).size)[0];
-    if (!file) throw new Error(`no profile for ${id} (pid ${server.pid}) in ${dir}`);
+    const file = profileOf(dir, server.pid);
     out[id] = { ...summarizeProfile(file, { from, to }), requests }; // the timed run only: no start-up, set-up or warm-up
     log(`${id}: ${file}`);
   }
@@ -365,20 +363,7 @@ async function profileRuns(body: string): Promise<Record<string, Profiled>> {
 }
 
 function printProfiles(profiles: Record<string, Profiled>): void {
-  for (const [id, summary] of Object.entries(profiles)) {
-    const perRequest = (percent: number) => ((percent / 100) * summary.busyMs * 1000) / summary.requests;
-    const busyPerRequest = (summary.busyMs * 1000) / summary.requests;
-    console.log(
-      `\nprofile of ${id}, main thread, timed run only: ${fmt(summary.requests)} requests, ${busyPerRequest.toFixed(1)} µs busy per request (${fmt(summary.idlePercent, 1)}% idle)`,
-    );
-    console.log(table(["area (self time)", "% of busy", "µs/req"], summary.areas.map((a) => [a.name, a.percent.toFixed(1), perRequest(a.percent).toFixed(2)])));
-    console.log("");
-    console.log(table(["function (self time)", "where", "% of busy", "µs/req"], summary.functions.slice(0, 15).map((f) => [f.name, f.where, f.percent.toFixed(1), perRequest(f.percent).toFixed(2)])));
-    if (summary.ours.length) {
-      console.log("");
-      console.log(table(["signpost function (inclusive)", "where", "% of busy", "µs/req"], summary.ours.slice(0, 12).map((f) => [f.name, f.where, f.percent.toFixed(1), perRequest(f.percent).toFixed(2)])));
-    }
-  }
+  for (const [id, summary] of Object.entries(profiles)) printProfile(id, summary, summary.requests);
 }
 
 await main();

@@ -64,12 +64,18 @@ export const fmt = (value: number, digits = 0) =>
 
 const CLOCK_TICKS = Number(execFileSync("getconf", ["CLK_TCK"], { encoding: "utf8" }).trim()) || 100;
 
-/** CPU time (user + system, all threads, including finished ones) of a process, in µs. */
-export function processCpuMicros(pid: number): number {
+/** User and system CPU time (all threads, including finished ones) of a process, in µs. */
+export function processCpuSplit(pid: number): { user: number; system: number } {
   const stat = readFileSync(`/proc/${pid}/stat`, "utf8");
   const fields = stat.slice(stat.lastIndexOf(")") + 2).split(" "); // after "pid (comm) "
   // fields[0] is field 3 (state); utime and stime are fields 14 and 15
-  return ((Number(fields[11]) + Number(fields[12])) * 1e6) / CLOCK_TICKS;
+  return { user: (Number(fields[11]) * 1e6) / CLOCK_TICKS, system: (Number(fields[12]) * 1e6) / CLOCK_TICKS };
+}
+
+/** CPU time (user + system, all threads, including finished ones) of a process, in µs. */
+export function processCpuMicros(pid: number): number {
+  const { user, system } = processCpuSplit(pid);
+  return user + system;
 }
 
 /** Context switches (voluntary and not) of a process's main thread so far: how often it slept and was woken. */

@@ -2,9 +2,10 @@
 // function, plus inclusive time of our own functions.
 //
 //   npx tsx bench/profile.ts FILE.cpuprofile
-import { readFileSync } from "node:fs";
+import { readdirSync, readFileSync, statSync } from "node:fs";
+import { join } from "node:path";
 import { fileURLToPath } from "node:url";
-import { ROOT, table } from "./lib.ts";
+import { fmt, ROOT, table } from "./lib.ts";
 
 interface ProfileNode {
   id: number;
@@ -119,6 +120,38 @@ export function summarizeProfile(file: string, window?: { from: number; to: numb
     functions: [...functions.values()].map((f) => ({ name: f.name, where: f.where, percent: percent(f.micros) })).sort((a, b) => b.percent - a.percent).slice(0, 25),
     ours: [...inclusive.values()].map((f) => ({ name: f.name, where: f.where, percent: percent(f.micros) })).sort((a, b) => b.percent - a.percent).slice(0, 15),
   };
+}
+
+/** `npm start`'s command with `node --cpu-prof` writing into `dir` (Node refuses --cpu-prof in NODE_OPTIONS). */
+export function profiledStartCommand(dir: string): string {
+  const script: string = JSON.parse(readFileSync(join(ROOT, "package.json"), "utf8")).scripts.start;
+  if (!/^exec node /.test(script)) throw new Error(`cannot profile a start script that is not "exec node ...": ${script}`);
+  return script.replace(/^exec node /, `exec node --cpu-prof --cpu-prof-dir=${dir} `);
+}
+
+/** The main thread's profile of process `pid` in `dir` (its largest .cpuprofile). */
+export function profileOf(dir: string, pid: number): string {
+  const file = readdirSync(dir)
+    .filter((name) => name.includes(`.${pid}.`) && name.endsWith(".cpuprofile"))
+    .map((name) => join(dir, name))
+    .sort((a, b) => statSync(b).size - statSync(a).size)[0];
+  if (!file) throw new Error(`no profile for pid ${pid} in ${dir}`);
+  return file;
+}
+
+/** A summary's top costs per unit of work (`count` requests or URLs over the summarized window). */
+export function printProfile(id: string, summary: ProfileSummary, count: number, unit = "req"): void {
+  const per = (percent: number) => (((percent / 100) * summary.busyMs * 1000) / count).toFixed(2);
+  console.log(
+    `\nprofile of ${id}, main thread, timed run only: ${fmt(count)} ${unit === "req" ? "requests" : `${unit}s`}, ${((summary.busyMs * 1000) / count).toFixed(1)} µs busy per ${unit} (${fmt(summary.idlePercent, 1)}% idle)`,
+  );
+  console.log(table(["area (self time)", "% of busy", `µs/${unit}`], summary.areas.map((a) => [a.name, a.percent.toFixed(1), per(a.percent)])));
+  console.log("");
+  console.log(table(["function (self time)", "where", "% of busy", `µs/${unit}`], summary.functions.slice(0, 15).map((f) => [f.name, f.where, f.percent.toFixed(1), per(f.percent)])));
+  if (summary.ours.length) {
+    console.log("");
+    console.log(table(["signpost function (inclusive)", "where", "% of busy", `µs/${unit}`], summary.ours.slice(0, 12).map((f) => [f.name, f.where, f.percent.toFixed(1), per(f.percent)])));
+  }
 }
 
 if (process.argv[1] && fileURLToPath(import.meta.url) === process.argv[1]) {

@@ -9,15 +9,19 @@ export interface ObjectLocation {
   path: string;
 }
 
-/** A key of unreserved characters and '/', which encodes to itself. */
-const PLAIN_KEY = /^[A-Za-z0-9\-._~/]*$/;
+/**
+ * A key of unreserved characters, '/' and spaces: it encodes to itself with each space as %20. Spaces are the one
+ * other character common in file names ("scan 1.pdf").
+ */
+const PLAIN_KEY = /^[A-Za-z0-9\-._~/ ]*$/;
 
 /**
  * Encodes each '/'-separated segment; S3 signs the path as sent, with no second encoding. One pass over the whole
  * key: encodeURIComponent writes '/' as %2F, and only '/' (a '%' in the key becomes %25).
  */
 export function encodeKey(key: string): string {
-  if (PLAIN_KEY.test(key)) return key; // most keys: nothing to encode (a quarter of a microsecond per URL saved)
+  // Most keys: a quarter of a microsecond per URL saved, and half of encodeURIComponent's cost with spaces (part 13).
+  if (PLAIN_KEY.test(key)) return key.includes(" ") ? key.replaceAll(" ", "%20") : key;
   return encodeRfc3986(key).replaceAll("%2F", "/");
 }
 

@@ -38,7 +38,8 @@ export function members(entry: LogEntry): string {
 
 /**
  * `ms` as toISOString gives it, with the part up to the seconds reused within a second: the request log and the
- * audit line each want a timestamp, and toISOString costs more than a microsecond.
+ * audit line each want a timestamp, and toISOString costs more than a microsecond. Digits and `-+:.TZ` only, which
+ * JSON writes as they are: the lines put it in quotes without jsonString.
  */
 export function isoClock(): (ms: number) => string {
   let second = NaN;
@@ -61,7 +62,7 @@ export function requestLog(log: Log, now: () => number, iso: (ms: number) => str
     await next();
     const { status } = c.res;
     // Never the query: it may carry nothing secret today, but keep logs boring.
-    let line = `{"time":${jsonString(iso(started))},"method":${jsonString(c.req.method)},"path":${jsonString(rawPath(c.req.url))},"status":${number(status)},"ms":${number(now() - started)}`;
+    let line = `{"time":"${iso(started)}","method":${jsonString(c.req.method)},"path":${jsonString(rawPath(c.req.url))},"status":${number(status)},"ms":${number(now() - started)}`;
     // Refusals name who asked (the client id a secret names, never the secret) and why.
     if (status === 401 || status === 403) {
       const caller = c.get("caller");
@@ -74,7 +75,7 @@ export function requestLog(log: Log, now: () => number, iso: (ms: number) => str
 /** One structured line per URL issued and per admin change: who did what to which resource. */
 export function auditor(log: Log, now: () => number, iso: (ms: number) => string) {
   const write = jsonLines(log);
-  const head = (c: Context) => `{"audit":true,"time":${jsonString(iso(now()))},"who":${jsonString(callerName(c.get("caller")))}`;
+  const head = (c: Context) => `{"audit":true,"time":"${iso(now())}","who":${jsonString(callerName(c.get("caller")))}`;
   return Object.assign((c: Context, entry: LogEntry) => write(`${head(c)}${members(entry)}}`), {
     /**
      * The lines of one answer's URLs: the members they share (`,"action":...`, routes/storage.ts) once, and each

@@ -11,12 +11,16 @@ describe("isoClock", () => {
     const iso = isoClock();
     const moments = fc.oneof(
       fc.integer({ min: -62_198_755_200_000, max: 253_402_300_799_999 }), // years 0000 to 9999
+      fc.integer({ min: -8.64e15, max: 8.64e15 }), // any year a Date holds (six digits and a sign past 9999)
       fc.integer({ min: 1_795_000_000_000, max: 1_795_000_003_000 }), // a few seconds, so the cached part is reused
       fc.constantFrom(0, -1, 999, 1000, 1_795_000_000_999, 1_795_000_001_000, 1_795_000_000_123.5, -0.5, -1000.25),
     );
     fc.assert(
       fc.property(fc.array(moments, { minLength: 1, maxLength: 20 }), (list) => {
-        for (const ms of list) expect(iso(ms)).toBe(new Date(ms).toISOString());
+        for (const ms of list) {
+          expect(iso(ms)).toBe(new Date(ms).toISOString());
+          expect(JSON.stringify(iso(ms))).toBe(`"${iso(ms)}"`); // the lines quote it without jsonString
+        }
       }),
       { numRuns: 2000, seed: 7 },
     );
