@@ -15,7 +15,7 @@ import { performance } from "node:perf_hooks";
 import autocannon from "autocannon";
 import { createPresigner } from "../src/aws/signer.ts";
 import { nodeSha256 } from "../src/runtime/node-crypto.ts";
-import { checkPresignedGet, fmt, hostLine, median, processCpuMicros, startServer, table, verdict } from "./lib.ts";
+import { checkPresignedGet, fmt, hostLine, median, processCpuSplit, startServer, table, verdict } from "./lib.ts";
 import { printProfile, profiledStartCommand, profileOf, summarizeProfile } from "./profile.ts";
 
 const args = process.argv.slice(2);
@@ -38,10 +38,12 @@ const BATCH_PATH = `/aws/storage/bench/${BUCKET}/$presign-batch`;
 interface Run {
   urlsPerSecond: number;
   cpuMicrosPerUrl: number;
+  /** The part of it spent in the kernel. */
+  systemMicrosPerUrl: number;
 }
 
 async function load(server: { url: string; pid: number; name: string }, batch: boolean): Promise<Run & { urls: number }> {
-  const cpuBefore = processCpuMicros(server.pid);
+  const cpuBefore = processCpuSplit(server.pid);
   const result = await new Promise<autocannon.Result>((resolve, reject) =>
     autocannon(
       {
@@ -51,10 +53,12 @@ async function load(server: { url: string; pid: number; name: string }, batch: b
       },
       (error, done) => (error ? reject(error) : resolve(done)),
     ));
-  const cpu = processCpuMicros(server.pid) - cpuBefore;
+  const cpuAfter = processCpuSplit(server.pid);
+  const system = cpuAfter.system - cpuBefore.system;
+  const cpu = cpuAfter.user - cpuBefore.user + system;
   if (result.non2xx || result.errors || result.requests.total === 0) throw new Error(`${server.name}: ${result.non2xx} non-2xx, ${result.errors} errors`);
   const urls = result.requests.total * (batch ? SIZE : 1);
-  return { urlsPerSecond: urls / (result.duration || DURATION_S), cpuMicrosPerUrl: cpu / urls, urls };
+  return { urlsPerSecond: urls / (result.duration || DURATION_S), cpuMicrosPerUrl: cpu / urls, systemMicrosPerUrl: system / urls, urls };
 }
 
 /** The in-process signer on one core: µs per GET URL, the same key shape and account. */
@@ -116,11 +120,11 @@ async function main() {
     console.log(`\nBatches, Node ${process.version} on ${hostLine()}: autocannon, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION_S} s, medians; batch of ${SIZE} GET URLs\n`);
     console.log(
       table(
-        ["load", "URLs/s", "server CPU µs/URL"],
+        ["load", "URLs/s", "server CPU µs/URL", "of it system"],
         [
-          ["one URL per request (GET)", fmt(med(single, "urlsPerSecond")), med(single, "cpuMicrosPerUrl").toFixed(2)],
-          [`$presign-batch, ${SIZE} URLs per request`, fmt(med(batched, "urlsPerSecond")), med(batched, "cpuMicrosPerUrl").toFixed(2)],
-          ["in-process signer (one core)", fmt(1e6 / signer), signer.toFixed(2)],
+          ["one URL per request (GET)", fmt(med(single, "urlsPerSecond")), med(single, "cpuMicrosPerUrl").toFixed(2), med(single, "systemMicrosPerUrl").toFixed(2)],
+          [`$presign-batch, ${SIZE} URLs per request`, fmt(med(batched, "urlsPerSecond")), med(batched, "cpuMicrosPerUrl").toFixed(2), med(batched, "systemMicrosPerUrl").toFixed(2)],
+          ["in-process signer (one core)", fmt(1e6 / signer), signer.toFixed(2), ""],
         ],
       ),
     );

@@ -20,7 +20,7 @@ import { checkDataFolder, checkFoldersAbove, folderSecrets, foldersAbove, type S
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo, privateDatabase } from "./node-io.ts";
-import { answersPerTurn, perTurn } from "./per-turn.ts";
+import { answersPerTurn, perTurn, writeLines } from "./per-turn.ts";
 
 function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
   stream.write(`${JSON.stringify(entry)}\n`);
@@ -28,13 +28,10 @@ function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
 
 /**
  * The request log and audit lines: gathered and written once per turn of the event loop, so that a busy server
- * makes one write for many requests instead of two system calls for each. Flushed on exit, too.
+ * makes a write for many requests (writeLines) instead of two system calls for each. Flushed on exit, too.
  */
 function batchedLines(stream: NodeJS.WriteStream): Log {
-  const lines = perTurn<string>((ready) => {
-    ready.push(""); // the last line's newline, in the same join (not a copy of all of them joined)
-    stream.write(ready.join("\n"));
-  });
+  const lines = perTurn<string>((ready) => writeLines(ready, (text) => stream.write(text)));
   process.on("exit", lines.flush);
   return textLog((line) => lines.add(line));
 }

@@ -20,6 +20,21 @@ export function perTurn<T>(flush: (items: T[]) => void): { add(item: T): void; f
   };
 }
 
+/**
+ * Writes `lines`, each ending in a newline, as few texts of at most `max` lines each. One text for all of a turn's
+ * lines is the fewest writes, but a busy turn of batches holds a thousand audit lines: joined at once they make a
+ * string of some 300 KB, which V8 keeps in its large-object space, and which costs twice as much per line to build
+ * as texts of 64 lines (BENCHMARKS.md part 13).
+ */
+export function writeLines(lines: string[], write: (text: string) => void, max = 64): void {
+  const count = lines.length;
+  for (let start = 0; start < count; start += max) {
+    const part = count <= max ? lines : lines.slice(start, start + max);
+    part.push(""); // the last line's newline, in the same join (not a copy of all of them joined)
+    write(part.join("\n"));
+  }
+}
+
 type Fetch<Env> = (request: Request, env: Env) => Response | Promise<Response>;
 
 /**

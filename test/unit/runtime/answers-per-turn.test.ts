@@ -5,7 +5,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { describe, expect, it } from "vitest";
-import { answersPerTurn } from "../../../src/runtime/per-turn.ts";
+import { answersPerTurn, writeLines } from "../../../src/runtime/per-turn.ts";
 
 const microtasks = async (n = 20) => {
   for (let i = 0; i < n; i++) await Promise.resolve();
@@ -62,5 +62,23 @@ describe("answersPerTurn", () => {
     } finally {
       server.close();
     }
+  });
+});
+
+// The log lines of a turn: written in texts of at most `max` lines, every line once, in order, each ending in a newline.
+describe("writeLines", () => {
+  it("writes every line once and in order, each with its newline, in texts of at most max lines", () => {
+    for (const count of [1, 2, 63, 64, 65, 128, 129, 1000]) {
+      const lines = Array.from({ length: count }, (_, i) => `{"line":${i},"text":"é ${"x".repeat(i % 7)}"}`);
+      const expected = lines.map((line) => `${line}\n`).join("");
+      const texts: string[] = [];
+      writeLines([...lines], (text) => texts.push(text));
+      expect(texts.join(""), `${count} lines`).toBe(expected);
+      expect(texts.length, `${count} lines`).toBe(Math.ceil(count / 64));
+      for (const text of texts) expect(text.endsWith("\n") && text.split("\n").length - 1 <= 64).toBe(true);
+    }
+    const small: string[] = [];
+    writeLines(["a", "b", "c"], (text) => small.push(text), 2);
+    expect(small).toEqual(["a\nb\n", "c\n"]);
   });
 });
