@@ -1,13 +1,14 @@
 // Batches over HTTP: URLs/s from $presign-batch (100 GET URLs per request) against one GET URL per request, on the
 // same `npm start` server, and against the in-process signer on one core.
 //
-//   npx tsx bench/batch.ts [--duration=s] [--rounds=n] [--size=n] [--connections=n] [--profile[=dir]]
+//   npx tsx bench/batch.ts [--duration=s] [--rounds=n] [--size=n] [--connections=n] [--profile[=dir]] [--deno]
 //
 // Targets (issue 18): batches of 100 give >= 10x the URLs/s of single requests, and >= 0.5x the in-process signer's
 // URLs/s per core (server CPU time per URL against the signer's time per URL). Rounds alternate the two loads; the
 // figures are medians. Each batch answer is checked first: as many URLs as files, each signed as smithy signs it.
 // --profile: the server runs under `node --cpu-prof`, and after the rounds a timed batch load's top costs are
 // printed per URL (the profiler slows it: the rounds' figures are then a little lower than without).
+// --deno: the server is `deno task start` (Deno KV file, cache on) instead of `npm start`; the signer stays Node's.
 import { mkdtempSync, rmSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -25,6 +26,8 @@ const ROUNDS = Number(option("rounds") ?? 5);
 const SIZE = Number(option("size") ?? 100);
 const CONNECTIONS = Number(option("connections") ?? 16);
 const PROFILE = args.some((a) => a.startsWith("--profile"));
+const DENO = args.includes("--deno");
+if (DENO && PROFILE) throw new Error("--profile profiles the Node server; not with --deno");
 
 const TOKEN = "bench-admin-token-0123456789abcdef";
 const ACCOUNT = { region: "eu-central-1", "access-key-id": "AKIAIOSFODNN7EXAMPLE", "secret-access-key": "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY" };
@@ -91,7 +94,9 @@ async function main() {
   const env = { SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ADMIN_TOKEN: TOKEN };
   const server = profileDir
     ? await startServer("signpost (profiled)", "sh", ["-c", profiledStartCommand(profileDir)], env, "src/runtime/node.ts")
-    : await startServer("signpost", "npm", ["start", "--silent"], env, "src/runtime/node.ts");
+    : DENO
+      ? await startServer("signpost on Deno", "node_modules/.bin/deno", ["task", "start"], env, "src/runtime/deno.ts")
+      : await startServer("signpost", "npm", ["start", "--silent"], env, "src/runtime/node.ts");
   let profiled: { from: number; to: number; urls: number } | undefined;
   try {
     const call = (method: string, path: string, body?: string) =>
@@ -117,7 +122,7 @@ async function main() {
     }
     const signer = await signerMicrosPerUrl();
     const med = (runs: Run[], field: keyof Run) => median(runs.map((run) => run[field]));
-    console.log(`\nBatches, Node ${process.version} on ${hostLine()}: autocannon, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION_S} s, medians; batch of ${SIZE} GET URLs\n`);
+    console.log(`\nBatches, ${DENO ? "signpost on Deno (deno task start), " : ""}Node ${process.version} on ${hostLine()}: autocannon, ${CONNECTIONS} connections, ${ROUNDS} rounds x ${DURATION_S} s, medians; batch of ${SIZE} GET URLs\n`);
     console.log(
       table(
         ["load", "URLs/s", "server CPU µs/URL", "of it system"],

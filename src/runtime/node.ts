@@ -12,7 +12,7 @@ import type { TokenIntrospector } from "../domain/introspector.ts";
 import { adminToken, readSettings } from "../config.ts";
 import { compose } from "../compose.ts";
 import type { HostIO } from "../credentials/provider.ts";
-import { type Log, textLog } from "../http/log.ts";
+import type { Log } from "../http/log.ts";
 import { defaultChain } from "../credentials/chain.ts";
 import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
@@ -20,20 +20,10 @@ import { checkDataFolder, checkFoldersAbove, folderSecrets, foldersAbove, type S
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo, privateDatabase } from "./node-io.ts";
-import { answersPerTurn, perTurn, writeLines } from "./per-turn.ts";
+import { answersPerTurn, linesPerTurn } from "./per-turn.ts";
 
 function writeLine(stream: NodeJS.WriteStream, entry: Record<string, unknown>) {
   stream.write(`${JSON.stringify(entry)}\n`);
-}
-
-/**
- * The request log and audit lines: gathered and written once per turn of the event loop, so that a busy server
- * makes a write for many requests (writeLines) instead of two system calls for each. Flushed on exit, too.
- */
-function batchedLines(stream: NodeJS.WriteStream): Log {
-  const lines = perTurn<string>((ready) => writeLines(ready, (text) => stream.write(text)));
-  process.on("exit", lines.flush);
-  return textLog((line) => lines.add(line));
 }
 
 const files: SecretFiles = {
@@ -89,7 +79,9 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
 async function main() {
   const settings = readSettings(process.env);
   const io = nodeIo();
-  const log = batchedLines(process.stdout);
+  // The request log and audit lines, a turn's lines in few writes (per-turn.ts); flushed on exit, too.
+  const log = linesPerTurn((text) => process.stdout.write(text));
+  process.on("exit", log.flush);
   const stores = await storage(settings, io, log);
   const app = compose({
     accounts: stores.accounts,

@@ -1,6 +1,7 @@
 // Work gathered during a turn of the event loop and done once at its end (setImmediate): the server's answers and
-// its log lines. Node and Deno serve through answersPerTurn (src/runtime/node.ts, deno.ts).
+// its log lines. Node and Deno serve through answersPerTurn and log through linesPerTurn (src/runtime/node.ts, deno.ts).
 import { setImmediate } from "node:timers";
+import { type Log, textLog } from "../http/log.ts";
 
 /** Items added during a turn, handed to `flush` together at its end; `flush()` does it now (on exit). */
 export function perTurn<T>(flush: (items: T[]) => void): { add(item: T): void; flush(): void } {
@@ -33,6 +34,15 @@ export function writeLines(lines: string[], write: (text: string) => void, max =
     part.push(""); // the last line's newline, in the same join (not a copy of all of them joined)
     write(part.join("\n"));
   }
+}
+
+/**
+ * The request log and audit lines, gathered during a turn and written at its end (writeLines): a busy server makes
+ * one write for many requests instead of one for each line. `flush()` writes what is waiting now (on exit).
+ */
+export function linesPerTurn(write: (text: string) => void): Log & { flush(): void } {
+  const lines = perTurn<string>((ready) => writeLines(ready, write));
+  return Object.assign(textLog((line) => lines.add(line)), { flush: lines.flush });
 }
 
 type Fetch<Env> = (request: Request, env: Env) => Response | Promise<Response>;

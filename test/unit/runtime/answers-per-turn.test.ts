@@ -5,7 +5,7 @@ import { createServer } from "node:http";
 import type { AddressInfo } from "node:net";
 import { getRequestListener } from "@hono/node-server";
 import { describe, expect, it } from "vitest";
-import { answersPerTurn, writeLines } from "../../../src/runtime/per-turn.ts";
+import { answersPerTurn, linesPerTurn, writeLines } from "../../../src/runtime/per-turn.ts";
 
 const microtasks = async (n = 20) => {
   for (let i = 0; i < n; i++) await Promise.resolve();
@@ -80,5 +80,21 @@ describe("writeLines", () => {
     const small: string[] = [];
     writeLines(["a", "b", "c"], (text) => small.push(text), 2);
     expect(small).toEqual(["a\nb\n", "c\n"]);
+  });
+});
+
+describe("linesPerTurn", () => {
+  it("writes a turn's lines at its end, in order, and what waits at once on flush()", async () => {
+    const texts: string[] = [];
+    const log = linesPerTurn((text) => texts.push(text));
+    for (let i = 0; i < 70; i++) log({ line: i, text: i % 2 ? "é\n\"" : undefined });
+    await microtasks();
+    expect(texts).toEqual([]);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(texts.join("").split("\n").slice(0, -1).map((line) => JSON.parse(line))).toEqual(Array.from({ length: 70 }, (_, i) => (i % 2 ? { line: i, text: "é\n\"" } : { line: i })));
+    expect(texts.length).toBe(2);
+    log.json!('{"last":true}');
+    log.flush();
+    expect(texts[2]).toBe('{"last":true}\n');
   });
 });
