@@ -59,7 +59,9 @@ async function main() {
   // Deno Deploy's log takes each console.log call as one entry: a line each there. Elsewhere a turn's lines go out in
   // few calls, as on Node (per-turn.ts): a console.log costs about 3.5 µs, a batch of 100 URLs has 101 lines.
   const turnLines = onDeploy ? undefined : linesPerTurn((text) => console.log(text.slice(0, -1)));
-  if (turnLines) globalThis.addEventListener("unload", turnLines.flush); // Deno.exit too dispatches unload
+  // Written before the process ends: on Deno.exit (which dispatches unload too) and on an uncaught error, as Node
+  // writes them on "exit". A signal without a listener (SIGHUP) still ends it at once.
+  if (turnLines) for (const event of ["unload", "error", "unhandledrejection"]) globalThis.addEventListener(event, turnLines.flush);
   const logLine = turnLines ?? textLog((line) => console.log(line));
   const shared = settings.databaseUrl ? await openSharedDatabase(postgres as unknown as PostgresFactory, settings, serverRdsIam(io, logLine, env)) : undefined;
   const dataDir = onDeploy || shared ? undefined : settings.dataDir;

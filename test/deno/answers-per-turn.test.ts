@@ -26,6 +26,7 @@ Deno.test("a turn's log lines are written together at its end, in order, in text
   const texts: string[] = [];
   const log = linesPerTurn((text) => texts.push(text));
   for (let i = 0; i < 100; i++) log({ line: i });
+  for (let i = 0; i < 20; i++) await Promise.resolve();
   assertEquals(texts, [], "before the turn ends:");
   await new Promise((resolve) => setTimeout(resolve, 10));
   assertEquals(texts.length, 2, "100 lines:");

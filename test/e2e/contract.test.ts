@@ -975,6 +975,21 @@ describe("batches (issue 18)", () => {
   });
 });
 
+describe("the request log and audit lines", () => {
+  // Node and Deno write a turn's lines in few writes (runtime/per-turn.ts): still one JSON object per line, none
+  // empty, none merged. (The Worker's console goes through wrangler, which adds its own lines.)
+  it.skipIf(runtime === "worker")("are one JSON object per line on stdout, after every test above", async () => {
+    await vi.waitFor(() => {
+      // Waited for: a write may reach this process in two reads.
+      const lines = service.stdout().split("\n");
+      expect(lines.pop()).toBe(""); // every line ends with its newline
+      expect(lines.length).toBeGreaterThan(300);
+      for (const line of lines) expect(line.startsWith("{") && typeof JSON.parse(line) === "object", line).toBe(true);
+      expect(lines.filter((line) => line.startsWith('{"audit":true') && line.includes(`${run}/batch/`)).length).toBeGreaterThan(10);
+    });
+  });
+});
+
 describe("Uppy's $sign and Companion's routes (issue 15)", () => {
   const call = async (method: string, path: string, body?: unknown, headers: Record<string, string> = {}) => {
     const response = await fetch(`${service.url}${path}`, {

@@ -17,10 +17,7 @@ describe("isoClock", () => {
     );
     fc.assert(
       fc.property(fc.array(moments, { minLength: 1, maxLength: 20 }), (list) => {
-        for (const ms of list) {
-          expect(iso(ms)).toBe(new Date(ms).toISOString());
-          expect(JSON.stringify(iso(ms))).toBe(`"${iso(ms)}"`); // the lines quote it without jsonString
-        }
+        for (const ms of list) expect(iso(ms)).toBe(new Date(ms).toISOString()); // which the lines quote as it is
       }),
       { numRuns: 2000, seed: 7 },
     );
