@@ -158,10 +158,6 @@ export function accountReader(store: ResourceStore<AwsAccount>) {
     const found = storedAccount(account, id);
     return typeof found === "string" ? unusable(id, found) : found;
   });
-  const problem = (account: AwsAccount, id = account.id): string | undefined => {
-    const found = read(account, id);
-    return typeof found === "string" ? found : undefined;
-  };
   const find = async (id: string): Promise<AwsAccount> => {
     const account = await store.get(id);
     if (!account) throw new HttpError(404, `AwsAccount/${id} not found`);
@@ -169,7 +165,7 @@ export function accountReader(store: ResourceStore<AwsAccount>) {
     if (typeof found === "string") throw new HttpError(500, found);
     return found;
   };
-  return { find, problem, read };
+  return { find, read };
 }
 
 export type AccountReader = ReturnType<typeof accountReader>;
