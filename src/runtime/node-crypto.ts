@@ -4,6 +4,7 @@ import * as nodeCrypto from "node:crypto";
 import type { KeyObject } from "node:crypto";
 import { Buffer } from "node:buffer";
 import type { Sha256 } from "../aws/signer.ts";
+import { type Midstates, midstateHmacHex, midstates } from "../crypto/midstate-hmac.ts";
 
 const { createHash, createHmac, createSecretKey } = nodeCrypto;
 
@@ -33,8 +34,10 @@ export interface NodeHmacKey {
   outer: Buffer;
 }
 
+const hashedKey = (raw: Uint8Array) => (raw.length > BLOCK ? createHash("sha256").update(raw).digest() : raw); // longer keys are hashed first
+
 function padded(raw: Uint8Array): NodeHmacKey {
-  const key = raw.length > BLOCK ? createHash("sha256").update(raw).digest() : raw; // longer keys are hashed first
+  const key = hashedKey(raw);
   const inner = Buffer.alloc(BLOCK + 3 * MAX_FAST, 0x36);
   const outer = Buffer.alloc(BLOCK + 32, 0x5c);
   for (let i = 0; i < key.length; i++) {
@@ -71,3 +74,21 @@ export function nodeCryptoSha256(hash: typeof nodeCrypto.hash | null = oneShotHa
 }
 
 export const nodeSha256 = nodeCryptoSha256();
+
+/** An HMAC key for midstateSha256: its KeyObject (derivation, long messages) and its pads' midstates. */
+export interface MidstateKey {
+  object: KeyObject;
+  midstates: Midstates;
+}
+
+/**
+ * For Deno: node:crypto's hash as on Node, and the HMAC of a string to sign in JavaScript from the pads' midstates
+ * (crypto/midstate-hmac.ts), where each call into Deno's node:crypto costs about a microsecond. Deriving keys and
+ * messages too long for it take createHmac.
+ */
+export const midstateSha256: Sha256<MidstateKey> = {
+  sha256Hex: nodeSha256.sha256Hex,
+  importKey: (raw) => ({ object: createSecretKey(raw), midstates: midstates(hashedKey(raw)) }),
+  hmac: (key, data) => createHmac("sha256", key.object).update(data, "utf8").digest(),
+  hmacHex: (key, data) => midstateHmacHex(key.midstates, data) ?? createHmac("sha256", key.object).update(data, "utf8").digest("hex"),
+};

@@ -16,7 +16,7 @@ import {
   type PresignRequest,
   type Sha256 as Sha256Impl,
 } from "../../../src/aws/signer.ts";
-import { nodeCryptoSha256, nodeSha256 } from "../../../src/runtime/node-crypto.ts";
+import { midstateSha256, nodeCryptoSha256, nodeSha256 } from "../../../src/runtime/node-crypto.ts";
 
 // ---------------------------------------------------------------------------------------------
 // Reference helpers (deliberately not sharing code with src/aws/signer.ts)
@@ -126,6 +126,8 @@ const oursWeb = webPresigner();
 const oursNode = nodePresigner();
 // Runtimes without the one-shot crypto.hash (Node before 20.12, Deno before 2.1.8) take createHash instead.
 const oursNodeCreateHash = createPresigner(nodeCryptoSha256(null));
+// Deno's: the HMAC in JavaScript from the pads' midstates.
+const oursMidstates = createPresigner(midstateSha256);
 
 /** Ours (both back ends) and all three references must agree byte for byte; returns our URL. */
 async function expectAllAgree(request: PresignRequest, label = describeRequest(request)): Promise<string> {
@@ -133,6 +135,7 @@ async function expectAllAgree(request: PresignRequest, label = describeRequest(r
   const node = await oursNode.presign(request);
   expect(node, `node path vs web crypto path: ${label}`).toBe(web);
   expect(await oursNodeCreateHash.presign(request), `node path with createHash vs web crypto path: ${label}`).toBe(web);
+  expect(await oursMidstates.presign(request), `midstate HMAC (Deno) vs web crypto path: ${label}`).toBe(web);
   expect(await smithyPresign(request, "node"), `smithy + hash-node: ${label}`).toBe(web);
   expect(await smithyPresign(request, "sha256-js"), `smithy + sha256-js: ${label}`).toBe(web);
   expect(await aws4fetchPresign(request), `aws4fetch: ${label}`).toBe(web);

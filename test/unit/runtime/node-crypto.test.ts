@@ -3,7 +3,8 @@
 import * as nodeCrypto from "node:crypto";
 import { createHash, createHmac, randomBytes } from "node:crypto";
 import { describe, expect, it } from "vitest";
-import { nodeCryptoSha256, type NodeHmacKey, nodeSha256 } from "../../../src/runtime/node-crypto.ts";
+import { MAX_MESSAGE_BYTES, midstates } from "../../../src/crypto/midstate-hmac.ts";
+import { midstateSha256, nodeCryptoSha256, type NodeHmacKey, nodeSha256 } from "../../../src/runtime/node-crypto.ts";
 
 const keys = {
   "32 bytes (a derived signing key)": randomBytes(32),
@@ -23,6 +24,16 @@ const messages = {
   "193 three-byte characters (through createHmac)": "€".repeat(193),
   "193 ASCII characters (through createHmac)": "a".repeat(193),
   "a 6 KB policy": "eyJ".repeat(2048),
+  // Where SHA-256's padding takes another block (midstate-hmac.ts pads the message itself): 55/56, 119/120 bytes.
+  "55 bytes": "a".repeat(55),
+  "56 bytes": "a".repeat(56),
+  "63 bytes": "a".repeat(63),
+  "64 bytes": "a".repeat(64),
+  "119 bytes": "a".repeat(119),
+  "120 bytes": "a".repeat(120),
+  [`${MAX_MESSAGE_BYTES} bytes (the longest the midstate path takes)`]: "a".repeat(MAX_MESSAGE_BYTES),
+  [`${MAX_MESSAGE_BYTES + 1} bytes (through createHmac there)`]: "a".repeat(MAX_MESSAGE_BYTES + 1),
+  "167 three-byte characters (501 bytes) and a pair": `${"€".repeat(167)}😀`,
 };
 const expected = (key: Buffer, data: string) => createHmac("sha256", key).update(data, "utf8").digest("hex");
 
@@ -31,7 +42,8 @@ describe("node:crypto HMAC", () => {
     expect(typeof (nodeCrypto as { hash?: unknown }).hash).toBe("function");
   });
 
-  for (const [backEnd, sha] of [["crypto.hash pads", nodeSha256], ["createHmac (no crypto.hash)", nodeCryptoSha256(null)]] as const) {
+  const backEnds = [["crypto.hash pads", nodeSha256], ["createHmac (no crypto.hash)", nodeCryptoSha256(null)], ["midstates in JavaScript (Deno)", midstateSha256]] as const;
+  for (const [backEnd, sha] of backEnds as readonly (readonly [string, typeof nodeSha256])[]) {
     describe(backEnd, () => {
       for (const [keyName, raw] of Object.entries(keys)) {
         it(`equals createHmac: key ${keyName}, every message`, () => {
@@ -55,6 +67,20 @@ describe("node:crypto HMAC", () => {
       });
     });
   }
+
+  it("refuses to take the midstates of a key longer than a block (HMAC hashes such keys first)", () => {
+    expect(() => midstates(new Uint8Array(65))).toThrow(/hashed first/);
+    expect(midstates(new Uint8Array(64)).inner).toHaveLength(8);
+  });
+
+  it("midstates in JavaScript equal createHmac for random keys and messages of every length up to past the limit", () => {
+    for (let i = 0; i < 700; i++) {
+      const raw = randomBytes(i % 101);
+      const key = midstateSha256.importKey(new Uint8Array(raw)) as never;
+      const data = i % 3 === 0 ? "a".repeat(i) : i % 3 === 1 ? "é".repeat(i % 260) : randomBytes(i % 400).toString("latin1");
+      expect(midstateSha256.hmacHex(key, data), `key ${raw.length} bytes, message ${data.length} code units`).toBe(expected(raw, data));
+    }
+  });
 
   it("hashes as SHA-256 does", () => {
     for (const data of Object.values(messages)) expect(nodeSha256.sha256Hex(data)).toBe(createHash("sha256").update(data, "utf8").digest("hex"));
