@@ -15,7 +15,8 @@ const K = new Int32Array([
 const INITIAL = new Int32Array([0x6a09e667, 0xbb67ae85, 0x3c6ef372, 0xa54ff53a, 0x510e527f, 0x9b05688c, 0x1f83d9ab, 0x5be0cd19]);
 const BLOCK = 64;
 
-// The message schedule: a function of the (public) message alone.
+// The message schedule of the last block compressed: a signed message's (public), or a pad's, which midstates()
+// wipes before it returns.
 const schedule = new Int32Array(64);
 
 /** SHA-256's compression of the 64 bytes at `at` into `state`. */
@@ -71,7 +72,9 @@ export function midstates(key: Uint8Array): Midstates {
   };
   const inner = padded(0x36);
   const outer = padded(0x5c);
-  pad.fill(0); // the pads are the key: not left in memory longer than needed
+  // The pads are the key: not left in memory longer than needed, nor in the schedule every key shares.
+  pad.fill(0);
+  schedule.fill(0);
   return { inner, outer };
 }
 
@@ -127,3 +130,6 @@ export function midstateHmacHex(keys: Midstates, data: string): string | undefin
   }
   return hex;
 }
+
+/** The module's scratch, for the tests that check what a call leaves in it. */
+export const scratchForTests = { schedule, message, innerHash, state } as const;

@@ -75,10 +75,13 @@ export function nodeCryptoSha256(hash: typeof nodeCrypto.hash | null = oneShotHa
 
 export const nodeSha256 = nodeCryptoSha256();
 
-/** An HMAC key for midstateSha256: its KeyObject (derivation, long messages) and its pads' midstates. */
+/**
+ * An HMAC key for midstateSha256: its KeyObject (derivation, long messages) and its pads' midstates, worked out when
+ * the key first signs a string (the four keys of a derivation before the signing key never do).
+ */
 export interface MidstateKey {
   object: KeyObject;
-  midstates: Midstates;
+  midstates?: Midstates;
 }
 
 /**
@@ -88,7 +91,8 @@ export interface MidstateKey {
  */
 export const midstateSha256: Sha256<MidstateKey> = {
   sha256Hex: nodeSha256.sha256Hex,
-  importKey: (raw) => ({ object: createSecretKey(raw), midstates: midstates(hashedKey(raw)) }),
+  importKey: (raw) => ({ object: createSecretKey(raw) }),
   hmac: (key, data) => createHmac("sha256", key.object).update(data, "utf8").digest(),
-  hmacHex: (key, data) => midstateHmacHex(key.midstates, data) ?? createHmac("sha256", key.object).update(data, "utf8").digest("hex"),
+  hmacHex: (key, data) =>
+    midstateHmacHex((key.midstates ??= midstates(hashedKey(key.object.export()))), data) ?? createHmac("sha256", key.object).update(data, "utf8").digest("hex"),
 };
