@@ -1,9 +1,9 @@
 // A Client: its secret as a bearer token, or Basic `<client id>:<secret>`. The secret names its client
 // (`<id>~<random>`); signpost keeps only the secret's SHA-256, and the stored record is checked before it grants.
 import { constantTimeEqual, sha256Hex } from "../crypto/hash.ts";
-import { type Client, clientIdOf, storedClient } from "../domain/client.ts";
+import { type Client, clientIdOf, readClient } from "../domain/client.ts";
 import { HttpError } from "../errors.ts";
-import { readOnce, type ResourceStore } from "../store/store.ts";
+import type { ResourceStore } from "../store/store.ts";
 import type { Authenticator } from "./index.ts";
 
 const MAX_VERIFIED = 10_000;
@@ -13,10 +13,6 @@ const NO_CLIENT_HASH = "0".repeat(64);
 export function clientSecret(clients: ResourceStore<Client>): Authenticator {
   // Secrets already checked, with the hash they matched: later requests skip the SHA-256 while it still matches.
   const verified = new Map<string, string>();
-  // Stored records as they read back, each checked once (the cache hands out the same frozen object until it reads
-  // the store again).
-  const read = readOnce(storedClient);
-
   return async (credentials) => {
     if (credentials.scheme === "bearer" && credentials.via) return undefined; // a secret does not belong in a browser
     const secret = credentials.scheme === "bearer" ? credentials.token : credentials.secret;
@@ -27,7 +23,7 @@ export function clientSecret(clients: ResourceStore<Client>): Authenticator {
     const hash = (client && verified.get(secret)) ?? (await sha256Hex(secret));
     const matches = constantTimeEqual(hash, client?.["secret-hash"] ?? NO_CLIENT_HASH);
     if (!client || !matches) return undefined;
-    const stored = read(client, id);
+    const stored = readClient(client, id); // checked once per cached record
     if (typeof stored === "string") throw new HttpError(403, `Client/${id} is stored in a form signpost cannot use (${stored}): it is denied everything until the admin replaces it`);
     if (verified.size >= MAX_VERIFIED) verified.clear();
     verified.set(secret, hash);

@@ -2,6 +2,7 @@
 // policy.ts). What a client may send, what is stored, and what is shown.
 import { HttpError } from "../errors.ts";
 import { randomBase64Url } from "../crypto/encoding.ts";
+import { readOnce } from "../store/store.ts";
 import { invalidFor, objectFields, resourceHeader } from "./fields.ts";
 import { type Caller, OPERATIONS, type Policy, requireWithin } from "./policy.ts";
 import { parsePolicy, type PolicyRules } from "./policy-input.ts";
@@ -59,11 +60,19 @@ export function storedClient(value: unknown, id: string): Client | string {
   return { resourceType: "Client", id, ...input, "secret-hash": record["secret-hash"], meta: record.meta as Client["meta"] };
 }
 
+/**
+ * storedClient once per frozen record (the cache hands out one per read), shared by everything that reads a stored
+ * client: the authenticator, the answers, the manager checks.
+ */
+export const readClient = readOnce((client: Client, id: string) => storedClient(client, id));
+
+/** A client without its secret's hash. */
+export const withoutHash = ({ "secret-hash": _hash, ...visible }: Client): Omit<Client, "secret-hash"> => visible;
+
 /** What answers show: the client as it reads back (as stored when it does not), never its secret's hash. */
 export function publicClient(client: Client): Omit<Client, "secret-hash"> {
-  const read = storedClient(client, client.id);
-  const { "secret-hash": _hash, ...visible } = typeof read === "string" ? client : read;
-  return visible;
+  const read = readClient(client, client.id);
+  return withoutHash(typeof read === "string" ? client : read);
 }
 
 /** A new secret: `<client id>~<256 random bits>`; the id part lets a bare bearer secret find its client. */
@@ -83,13 +92,16 @@ export function clientIdOf(secret: string): string | undefined {
  */
 export function requireManageable(caller: Caller, id: string, stored: Client | null): void {
   if (caller.admin || !stored) return;
-  const client = storedClient(stored, id);
+  const client = readClient(stored, id);
   if (typeof client === "string") throw new HttpError(403, `Client/${id} is stored in a form signpost cannot use (${client}): only the admin may change it`);
   requireWithin(caller, id, client.policy);
 }
 
+/** Why the stored Client/`id` cannot be shown, from storedClient's reason. */
+export const unusableClient = (id: string, reason: string) => `Client/${id} is stored in a form signpost cannot use (${reason}): replace it with PUT /Client/${id}`;
+
 /** Why a stored client cannot be shown, or undefined. */
 export function clientProblem(client: Client): string | undefined {
-  const problem = storedClient(client, client.id);
-  return typeof problem === "string" ? `Client/${client.id} is stored in a form signpost cannot use (${problem}): replace it with PUT /Client/${client.id}` : undefined;
+  const read = readClient(client, client.id);
+  return typeof read === "string" ? unusableClient(client.id, read) : undefined;
 }

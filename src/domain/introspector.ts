@@ -2,6 +2,7 @@
 // policy a token gets, its {jwt.<claim>} placeholders filled in from the token's claims. The checks of a token
 // itself are auth/jwt.ts's; the key sets it fetches, auth/key-sets.ts's.
 import { isSealed } from "../crypto/seal.ts";
+import { readOnce } from "../store/store.ts";
 import { HttpError } from "../errors.ts";
 import { invalidFor, objectFields, resourceHeader, wholeNumber } from "./fields.ts";
 import { checkHost, CONTROL, isLoopbackHost, LONE_SURROGATE } from "./names.ts";
@@ -207,24 +208,35 @@ export function storedIntrospector(value: unknown, id: string): TokenIntrospecto
   return { resourceType: "TokenIntrospector", id, ...input, meta: record.meta as TokenIntrospector["meta"] };
 }
 
+/** storedIntrospector once per frozen record, shared by everything that reads a stored introspector. */
+export const readIntrospector = readOnce((introspector: TokenIntrospector, id: string) => storedIntrospector(introspector, id));
+
+/** An introspector without its secret. */
+export function withoutSecret(introspector: TokenIntrospector): TokenIntrospector {
+  const { secret: _, ...jwt } = introspector.jwt ?? {};
+  return { ...introspector, jwt: jwt as TokenIntrospector["jwt"] };
+}
+
 /** What answers show: the introspector as it reads back (as stored when it does not), never the secret (a PUT without one keeps it). */
 export function publicIntrospector(introspector: TokenIntrospector): TokenIntrospector {
-  const read = storedIntrospector(introspector, introspector.id);
-  const shown = typeof read === "string" ? introspector : read;
-  const { secret: _, ...jwt } = shown.jwt ?? {};
-  return { ...shown, jwt: jwt as TokenIntrospector["jwt"] };
+  const read = readIntrospector(introspector, introspector.id);
+  return withoutSecret(typeof read === "string" ? introspector : read);
 }
+
+/** Why the stored TokenIntrospector/`id` cannot be used or shown, from storedIntrospector's reason. */
+export const unusableIntrospector = (id: string, reason: string) =>
+  `TokenIntrospector/${id} is stored in a form signpost cannot use (${reason}): replace it with PUT /TokenIntrospector/${id}`;
 
 /** Why a stored introspector cannot be used or shown, or undefined. */
 export function introspectorProblem(introspector: TokenIntrospector): string | undefined {
-  const problem = storedIntrospector(introspector, introspector.id);
-  return typeof problem === "string" ? `TokenIntrospector/${introspector.id} is stored in a form signpost cannot use (${problem}): replace it with PUT /TokenIntrospector/${introspector.id}` : undefined;
+  const read = readIntrospector(introspector, introspector.id);
+  return typeof read === "string" ? unusableIntrospector(introspector.id, read) : undefined;
 }
 
 /** A manager handles only introspectors whose policy is within its own, and a damaged record only the admin. */
 export function requireManageableIntrospector(caller: Caller, id: string, stored: TokenIntrospector | null): void {
   if (caller.admin || !stored) return;
-  const introspector = storedIntrospector(stored, id);
+  const introspector = readIntrospector(stored, id);
   if (typeof introspector === "string") throw new HttpError(403, `TokenIntrospector/${id} is stored in a form signpost cannot use (${introspector}): only the admin may change it`);
   requireIntrospectorWithin(caller, id, introspector.policy);
 }
@@ -238,12 +250,9 @@ export function requireIntrospectorWithin(caller: Caller, id: string, policy: Po
   requireWithin(caller, id, withHeads(policy), `TokenIntrospector/${id}`);
 }
 
-/** May `caller` see and manage this stored introspector? */
-export function introspectorWithin(caller: Caller, introspector: TokenIntrospector): boolean {
-  if (caller.admin) return true;
-  const read = storedIntrospector(introspector, introspector.id);
-  return typeof read !== "string" && isWithin(caller, introspector.id, withHeads(read.policy));
-}
+/** May `caller` see and manage the introspector `id`, as it reads back (a damaged one: only the admin)? */
+export const introspectorWithin = (caller: Caller, id: string, read: TokenIntrospector | string): boolean =>
+  caller.admin || (typeof read !== "string" && isWithin(caller, id, withHeads(read.policy)));
 
 const withHeads = (policy: Policy): Policy => (policy.prefixes ? { ...policy, prefixes: policy.prefixes.map((prefix) => prefix.split("{jwt.")[0]!) } : policy);
 

@@ -5,8 +5,8 @@ import { Hono } from "hono/tiny";
 import { isSealed } from "../crypto/seal.ts";
 import { objectFields } from "../domain/fields.ts";
 import {
-  introspectorProblem, type IntrospectorInput, introspectorWithin, isPlainHttp, parseIntrospector, publicIntrospector, requireIntrospectorWithin,
-  requireManageableIntrospector, type TokenIntrospector,
+  introspectorProblem, type IntrospectorInput, introspectorWithin, isPlainHttp, parseIntrospector, publicIntrospector, readIntrospector,
+  requireIntrospectorWithin, requireManageableIntrospector, type TokenIntrospector, unusableIntrospector, withoutSecret,
 } from "../domain/introspector.ts";
 import { checkId } from "../domain/names.ts";
 import { requireOperation } from "../domain/policy.ts";
@@ -71,8 +71,10 @@ export function introspectorRoutes(s: Services) {
 
   app.get("/", async (c) => {
     const caller = c.get("caller");
-    const all = (await s.introspectors.list()).filter((introspector) => introspectorWithin(caller, introspector));
-    return respond(c, searchset(all, publicIntrospector, introspectorProblem), 200, NO_STORE);
+    // Each read back once: a manager sees those within its policy, the admin every one (a damaged one as an outcome).
+    const read = (await s.introspectors.list()).map((introspector) => [introspector.id, readIntrospector(introspector, introspector.id)] as const);
+    const shown = read.filter(([id, introspector]) => introspectorWithin(caller, id, introspector));
+    return respond(c, searchset(shown, ([, introspector]) => withoutSecret(introspector as TokenIntrospector), ([id, introspector]) => (typeof introspector === "string" ? unusableIntrospector(id, introspector) : undefined)), 200, NO_STORE);
   });
   app.all("/", notAllowed("GET"));
 
