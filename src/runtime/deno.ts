@@ -18,6 +18,7 @@ import { denoKvStore } from "../store/kv.ts";
 import { denoIo, readEnv } from "./deno-io.ts";
 import { checkDataFolder, folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, type PostgresStores, serverRdsIam } from "./postgres.ts";
+import type { SealingKeyCheck } from "./shared-key.ts";
 import { midstateSha256 } from "./node-crypto.ts";
 import { answersPerTurn, linesPerTurn } from "./per-turn.ts";
 
@@ -65,7 +66,10 @@ async function main() {
   const logLine = turnLines ?? textLog((line) => console.log(line));
   const shared = settings.databaseUrl ? await openSharedDatabase(postgres as unknown as PostgresFactory, settings, serverRdsIam(io, logLine, env)) : undefined;
   const dataDir = onDeploy || shared ? undefined : settings.dataDir;
-  let { adminToken: token, encryptionKey } = settings;
+  let token = settings.adminToken;
+  let sealer = shared?.sealer;
+  // On a data folder, the file in it (opened once the folder is judged); on Deno Deploy, its own KV.
+  let kv: Deno.Kv | undefined;
   if (dataDir) {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
     const folder = await Deno.stat(dataDir);
@@ -74,13 +78,16 @@ async function main() {
     const me = Deno.permissions.querySync({ name: "sys", kind: "uid" }).state === "granted" ? Deno.uid() : null;
     checkDataFolder(dataDir, { mode: folder.mode ?? 0, uid: folder.uid }, me, logToStderr);
     // Outside Deno Deploy, kept in the data folder as Node keeps them: one folder, either runtime.
-    const kept = await folderSecrets(files, dataDir, settings, logToStderr, (text) => console.error(text.trimEnd()));
+    kv = await Deno.openKv(await privateDatabase(`${dataDir}/accounts.kv`));
+    const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), logToStderr, (text) => console.error(text.trimEnd()));
     token = adminToken(kept.adminToken);
-    encryptionKey = kept.encryptionKey;
+    sealer = kept.sealer;
+  } else if (!shared) {
+    // On Deno Deploy without SIGNPOST_ADMIN_TOKEN every route but /health answers 503 (fail closed); without
+    // SIGNPOST_ENCRYPTION_KEY, storing or using a secret does.
+    kv = await Deno.openKv();
+    sealer = await sealerFrom(settings.encryptionKey);
   }
-  // On Deno Deploy without SIGNPOST_ADMIN_TOKEN every route but /health answers 503 (fail closed); without
-  // SIGNPOST_ENCRYPTION_KEY, storing or using a secret does.
-  const kv = shared ? undefined : await Deno.openKv(dataDir ? await privateDatabase(`${dataDir}/accounts.kv`) : undefined);
   const stores: Pick<PostgresStores, "accounts" | "clients" | "introspectors"> = shared?.db ?? {
     accounts: denoKvStore<AwsAccount>(kv!, "AwsAccount"),
     clients: denoKvStore<Client>(kv!, "Client"),
@@ -89,7 +96,7 @@ async function main() {
   const app = compose({
     ...stores,
     ...(shared ? { changes: shared.db.changes } : {}),
-    sealer: shared?.sealer ?? await sealerFrom(encryptionKey),
+    sealer: sealer!,
     // Deno's node:crypto answers synchronously: 3x the URLs per second of its Web Crypto (awaited on a worker thread).
     // Its calls cost about a microsecond each, so the HMAC of each URL is computed in JavaScript (midstate-hmac.ts).
     sha256: midstateSha256,

@@ -14,10 +14,10 @@ import { compose } from "../compose.ts";
 import type { HostIO } from "../credentials/provider.ts";
 import type { Log } from "../http/log.ts";
 import { defaultChain } from "../credentials/chain.ts";
-import { createSealer } from "../crypto/seal.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { checkDataFolder, checkFoldersAbove, folderSecrets, foldersAbove, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
+import type { SealingKeyCheck } from "./shared-key.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo, privateDatabase } from "./node-io.ts";
 import { answersPerTurn, linesPerTurn } from "./per-turn.ts";
@@ -63,13 +63,13 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
   }), me, say);
   checkDataFolder(dataDir, statSync(dataDir), me, say);
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
-  const kept = await folderSecrets(files, dataDir, settings, say, (text) => process.stderr.write(text));
+  const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), say, (text) => process.stderr.write(text));
   return {
     accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"),
     clients: denoKvStore<Client>(kv, "Client"),
     introspectors: denoKvStore<TokenIntrospector>(kv, "TokenIntrospector"),
     changes: undefined,
-    sealer: await createSealer(kept.encryptionKey), // a bad key stops the start with its reason
+    sealer: kept.sealer,
     adminToken: kept.adminToken,
     at: { dataDir },
     close: async () => kv.close(),

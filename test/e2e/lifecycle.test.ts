@@ -111,6 +111,37 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
     }
   });
 
+  it("stops rather than serve secrets it cannot open: started with another key than the data folder's are sealed with, or with none left (a review, 2026-12-02)", async () => {
+    const [dataDir, remove] = tempDataDir(`sealed-${runtime}`);
+    try {
+      const env = { SIGNPOST_ADMIN_TOKEN: "sealed-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
+      const first = await startService(runtime, { dataDir, env });
+      expect((await apiClient(first.url, env.SIGNPOST_ADMIN_TOKEN)("PUT", "/AwsAccount/sealed", accountYaml)).status).toBe(201);
+      expect(await first.stop()).toBe(0);
+      // Another key: before, the server started and refused every URL of the account (its secret did not open).
+      const other = await failedStart({ ...env, PORT: "0", SIGNPOST_ENCRYPTION_KEY: `other:${btoa("another-32-byte-encryption-key!!")}` }, dataDir);
+      expect(other.code).toBe(1);
+      expectOneLine(other.stderr, /^the encryption key \(SIGNPOST_ENCRYPTION_KEY\) does not match the data folder's: the secrets in .*sealed-[\w-]+ are sealed with key id "test", which this key does not have; set SIGNPOST_ENCRYPTION_KEY to the key they were sealed with/);
+      // No key at all (the variable left out, and none kept in the folder): no new one is made over them.
+      const none = await failedStart({ SIGNPOST_ADMIN_TOKEN: env.SIGNPOST_ADMIN_TOKEN, PORT: "0", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
+      expect(none.code).toBe(1);
+      expectOneLine(none.stderr, /^the secrets in .*sealed-[\w-]+ are sealed with key id "test", and there is no key to open them: set SIGNPOST_ENCRYPTION_KEY .* or put it back in .*encryption-key$/);
+      expect(existsSync(join(dataDir, "encryption-key"))).toBe(false);
+      // The key put back in the folder: the start reads it and the secret opens.
+      writeFileSync(join(dataDir, "encryption-key"), `${TEST_ENCRYPTION_KEY}\n`, { mode: 0o600 });
+      const again = await startService(runtime, { dataDir, env: { SIGNPOST_ADMIN_TOKEN: env.SIGNPOST_ADMIN_TOKEN, SIGNPOST_ENCRYPTION_KEY: "" } });
+      try {
+        const put = await apiClient(again.url, env.SIGNPOST_ADMIN_TOKEN)("POST", `/aws/storage/sealed/${s3.bucket}`, `filename: lifecycle/sealed/${runtime}-${Date.now()}.txt`);
+        expect(put.status, put.text).toBe(200);
+        expect((await fetch(put.json().url, { method: "PUT", body: "opened with the key put back" })).status).toBe(200);
+      } finally {
+        expect(await again.stop()).toBe(0);
+      }
+    } finally {
+      remove();
+    }
+  });
+
   it("refuses a data folder other users can write to: one could plant the admin token or the encryption key (a review, 2026-12-01)", async () => {
     const [dataDir, remove] = tempDataDir(`planted-${runtime}`);
     try {

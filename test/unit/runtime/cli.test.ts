@@ -2,19 +2,22 @@
 // KV file and PostgreSQL (a throw-away cluster): secrets stay sealed, versions are kept, a key that does not match
 // is refused and nothing is written, a cut or foreign file is refused naming the line.
 import { spawn } from "node:child_process";
-import { mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
+import { existsSync, mkdirSync, mkdtempSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
 import { openKv } from "@deno/kv";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsAccount } from "../../../src/domain/account.ts";
+import { createSealer } from "../../../src/crypto/seal.ts";
 import { denoKvStore } from "../../../src/store/kv.ts";
 import { TEST_ENCRYPTION_KEY, testSealer } from "../../sealer.ts";
 import { startPostgres, type TestPostgres } from "../../postgres.ts";
 
 const ROOT = fileURLToPath(new URL("../../..", import.meta.url));
 const PLAIN_SECRET = "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY";
+const sealedSecret = await testSealer.seal(PLAIN_SECRET, "AwsAccount/keys");
+const otherSealer = await createSealer(`other:${Buffer.alloc(32, 7).toString("base64")}`);
 const dir = mkdtempSync(join(tmpdir(), "signpost-cli-"));
 let pg: TestPostgres;
 beforeAll(async () => {
@@ -163,5 +166,42 @@ describe("export and import", () => {
       expect(refused.stderr).toContain(says);
     }
     expect((await signpost(["export", "--store", join(dir, "nowhere")])).stderr).toContain("there is no database at");
+  }, 60_000);
+
+  it("imports into a data folder that is not there yet as the server makes one (0700, accounts.kv in it), and records the key its secrets are sealed with (a review, 2026-12-02)", async () => {
+    const { folder, kv } = await kvFolder("moving");
+    await denoKvStore<AwsAccount>(kv, "AwsAccount").put("keys", () => ({ resourceType: "AwsAccount", id: "keys", region: "us-east-1", "path-style": false, "use-ssl": true, "access-key-id": "AKIAEXAMPLE", "secret-access-key": sealedSecret, meta: { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" } }));
+    kv.close();
+    const exported = await signpost(["export"], { env: { SIGNPOST_DATA_DIR: folder } });
+    expect(exported.code, exported.stderr).toBe(0);
+    const keyed = { SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
+
+    // A refused import makes nothing: the file is read and checked before the folder is made.
+    const refused = join(dir, "refused", "signpost");
+    expect((await signpost(["import", "--store", refused], { env: keyed, input: exported.stdout.replace('"id":"keys"', '"id":"moved"') })).code).toBe(2);
+    expect(existsSync(join(dir, "refused"))).toBe(false);
+
+    // By SIGNPOST_DATA_DIR (the default) and by --store: a folder, where this once made a database file of that name.
+    for (const [name, args, env] of [["by-setting", [], (at: string) => ({ ...keyed, SIGNPOST_DATA_DIR: at })], ["by-store", ["--store"], () => keyed]] as const) {
+      const target = join(dir, name, "nested", "signpost");
+      const imported = await signpost(["import", ...args, ...(args.length ? [target] : [])], { env: env(target), input: exported.stdout });
+      expect(imported.code, imported.stderr).toBe(0);
+      expect(imported.stderr).toContain(`resources into ${join(target, "accounts.kv")}`);
+      expect(statSync(target).isDirectory()).toBe(true);
+      expect(statSync(target).mode & 0o777).toBe(0o700);
+      expect(statSync(join(target, "accounts.kv")).mode & 0o777).toBe(0o600);
+      expect(existsSync(join(target, "encryption-key"))).toBe(false); // the key stays where it was given
+      const back = await signpost(["export", "--store", target]);
+      expect(resourceLines(back.stdout)).toEqual(resourceLines(exported.stdout));
+      // The folder now knows its key: another one is refused (a server started with it would open none of them).
+      const other = await signpost(["import", "--store", target], { env: { SIGNPOST_ENCRYPTION_KEY: `other:${Buffer.alloc(32, 7).toString("base64")}` }, input: exported.stdout.replace(sealedSecret, await otherSealer.seal(PLAIN_SECRET, "AwsAccount/keys")) });
+      expect(other.code, other.stderr).toBe(2);
+      expect(other.stderr).toContain(`does not match the data folder's: the secrets in ${target} are sealed with key id "test"`);
+      expect(other.stderr).toContain("nothing was imported");
+    }
+    // A database file by name goes in a folder that is there.
+    const lost = await signpost(["import", "--store", join(dir, "nowhere", "accounts.kv")], { env: keyed, input: exported.stdout });
+    expect(lost.code).toBe(2);
+    expect(lost.stderr).toContain(`there is no folder ${join(dir, "nowhere")} for the database file`);
   }, 60_000);
 });
