@@ -84,6 +84,9 @@ export async function createSealer(config: string | undefined, subtle: SubtleCry
   };
 }
 
+/** The id of the key a value was sealed with ("" when it is not sealed:v1). */
+export const sealedKeyId = (sealed: string): string => (sealed.startsWith(PREFIX) ? sealed.slice(PREFIX.length).split(":")[0]! : "");
+
 /** A stored value in sealed form (whatever its version), as opposed to a plain one. */
 export const isSealed = (value: unknown): value is string => typeof value === "string" && value.startsWith("sealed:");
 

@@ -2,7 +2,8 @@
 // and token introspector of a store, secrets still sealed and versions kept, to and from any store: the data
 // folder's Deno KV file (Node's and Deno's), PostgreSQL, or a Deno KV reached by URL (Deno Deploy's, KV Connect).
 // The store is the one `npm start` would use (SIGNPOST_DATABASE_URL, else SIGNPOST_DATA_DIR), or --store WHERE.
-import { existsSync, mkdirSync, readFileSync, statSync } from "node:fs";
+// `npm run signpost -- rekey`: a store whose key is lost is given a new one, and the records to store again named.
+import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { openKv } from "@deno/kv";
 import postgres from "postgres";
@@ -15,19 +16,16 @@ import { denoKvStore } from "../store/kv.ts";
 import type { Resource, ResourceStore } from "../store/store.ts";
 import { exportLines, ImportError, importResources, readExport } from "../store/transfer.ts";
 import { openPostgres, type PostgresFactory } from "./postgres.ts";
-import { checkSharedKey, dataFolderKey, type KeyHolder, REPLICAS, type SealingKeyCheck } from "./shared-key.ts";
+import { dataFolderKey, firstSealedSecret, type KeyHolder, recordStoreKey, REPLICAS, requireStoreKey, type SealingKeyCheck, SECRET_OF } from "./shared-key.ts";
 import { privateDatabase } from "./node-io.ts";
 
 const TYPES = ["AwsAccount", "Client", "TokenIntrospector"] as const;
 /** Why a record of each type would not read back, as the service reads it. */
 const READ_BACK = { AwsAccount: accountProblem, Client: clientProblem, TokenIntrospector: introspectorProblem };
-/** A secret of the record that is not sealed: never written anywhere in the clear. */
-const PLAIN_SECRET: Record<string, (resource: Record<string, any>) => unknown> = {
-  AwsAccount: (account) => account["secret-access-key"],
-  TokenIntrospector: (introspector) => introspector.jwt?.secret,
-};
 const USAGE = `usage: npm run signpost -- export [--store WHERE] > backup.ndjson
        npm run signpost -- import [--store WHERE] < backup.ndjson
+       npm run signpost -- rekey [--store WHERE]     (a lost key: the store takes SIGNPOST_ENCRYPTION_KEY's, or its
+                                                     data folder's encryption-key file's; the records to PUT again are named)
 WHERE: postgres://... (PostgreSQL), a data folder or its accounts.kv file (Deno KV file), or https://... (a Deno KV
 by URL, with DENO_KV_ACCESS_TOKEN). Default: SIGNPOST_DATABASE_URL, else SIGNPOST_DATA_DIR (./.signpost).`;
 
@@ -37,7 +35,7 @@ interface Opened {
   where: string;
   /** The folder a Deno KV file sits in (its encryption-key file may be there). */
   folder?: string;
-  /** Which key the store's secrets are sealed with (shared-key.ts), and how a refusal names the store. */
+  /** Which key the store is sealed with (shared-key.ts), and how a refusal names the store (by where the key came from). */
   keyCheck?: { store: ResourceStore<SealingKeyCheck>; holder: (from: string) => KeyHolder };
   close(): Promise<void>;
 }
@@ -63,7 +61,7 @@ async function open(where: string, mustExist: boolean): Promise<Opened> {
     stores: kvStores(kv),
     where: file,
     folder,
-    // As the server checks it at each start (kept-secret.ts): the folder's secrets are sealed with one key.
+    // As each start checks it (kept-secret.ts): the folder is sealed with one key.
     keyCheck: { store: denoKvStore<SealingKeyCheck>(kv, "SealingKey"), holder: (from) => dataFolderKey(folder, from) },
     close: async () => kv.close(),
   };
@@ -72,12 +70,13 @@ async function open(where: string, mustExist: boolean): Promise<Opened> {
 const kvStores = (kv: Awaited<ReturnType<typeof openKv>>) => Object.fromEntries(TYPES.map((type) => [type, denoKvStore(kv, type)]));
 
 /**
- * The Deno KV file `where` names: a data folder's accounts.kv, or the file itself (a name ending in ".kv"). A data
- * folder that is not there yet is `made` by an import, as the server makes it.
+ * The Deno KV file `where` names: a data folder's accounts.kv, or the file itself (a name ending in ".kv", without a
+ * trailing '/'). A data folder that is not there yet is `made` by an import, as the server makes it.
  */
 function databaseFile(where: string): { file: string; folder: string; made: boolean } {
   const named = resolve(where);
-  const isFolder = existsSync(named) ? statSync(named).isDirectory() : !named.endsWith(".kv");
+  if (!existsSync(named) && lstatSync(named, { throwIfNoEntry: false })) throw new SettingError(`${named} is a link to nothing`);
+  const isFolder = existsSync(named) ? statSync(named).isDirectory() : where.endsWith("/") || !named.endsWith(".kv");
   const folder = isFolder ? named : dirname(named);
   if (!isFolder && !existsSync(folder)) throw new SettingError(`there is no folder ${folder} for the database file ${named}`);
   return { file: isFolder ? join(named, "accounts.kv") : named, folder, made: !existsSync(folder) };
@@ -91,6 +90,27 @@ async function sealerFor(configured: string | undefined, folder: string | undefi
   return { from: "" };
 }
 
+const isLocal = (where: string) => !POSTGRES.test(where) && !KV_URL.test(where);
+
+/**
+ * A store whose key is lost: its check takes the key given (SIGNPOST_ENCRYPTION_KEY, else its data folder's file),
+ * and the records whose secrets do not open with it are named, to be PUT again with their secrets.
+ */
+async function rekey(target: string, configured: string | undefined): Promise<number> {
+  const opened = await open(target, true);
+  try {
+    if (!opened.keyCheck) throw new SettingError(`rekey takes a data folder or PostgreSQL, not ${opened.where}`);
+    const { sealer, from } = await sealerFor(configured, opened.folder);
+    if (!sealer) throw new SettingError(`rekey needs the new key: set SIGNPOST_ENCRYPTION_KEY (openssl rand -base64 32)${opened.folder ? `, or write it to ${join(opened.folder, "encryption-key")} (mode 0600)` : ""}`);
+    const { previous, unopened } = await recordStoreKey(opened.keyCheck.store, sealer, opened.stores);
+    process.stderr.write(`signpost rekey: ${opened.where} is now sealed with key id "${sealer.activeKeyId}" (from ${from}${previous && previous !== sealer.activeKeyId ? `; it was "${previous}"` : ""})\n`);
+    for (const record of unopened) process.stderr.write(`signpost rekey: ${record} holds a secret that does not open with it: PUT it again with its secret\n`);
+    return 0;
+  } finally {
+    await opened.close();
+  }
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   let where: string | undefined;
@@ -99,7 +119,7 @@ async function main(argv: string[]): Promise<number> {
     else if (rest[i]!.startsWith("--store=")) where = rest[i]!.slice("--store=".length);
     else throw new SettingError(`unknown argument ${JSON.stringify(rest[i])}\n${USAGE}`);
   }
-  if (command !== "export" && command !== "import") throw new SettingError(command === undefined || command === "help" || command === "--help" ? USAGE : `unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  if (command !== "export" && command !== "import" && command !== "rekey") throw new SettingError(command === undefined || command === "help" || command === "--help" ? USAGE : `unknown command ${JSON.stringify(command)}\n${USAGE}`);
   const settings = readSettings(process.env);
   const target = where ?? settings.databaseUrl ?? settings.dataDir;
   if (command === "export") {
@@ -113,20 +133,26 @@ async function main(argv: string[]): Promise<number> {
       await opened.close();
     }
   }
+  if (command === "rekey") return rekey(target, settings.encryptionKey);
   // The whole file read and checked before the target is opened: a refused import makes no data folder.
   const text = await new Promise<string>((done, fail) => {
     let input = "";
     process.stdin.setEncoding("utf8").on("data", (chunk) => (input += chunk)).on("end", () => done(input)).on("error", fail);
   });
   const { resources } = readExport(text, TYPES);
-  const local = !POSTGRES.test(target) && !KV_URL.test(target);
-  const { sealer, from } = await sealerFor(settings.encryptionKey, local ? databaseFile(target).folder : undefined);
+  const folder = isLocal(target) ? databaseFile(target).folder : undefined;
+  const { sealer, from } = await sealerFor(settings.encryptionKey, folder);
+  // A data folder that keeps a key of its own: the starts there without the variable seal with that one.
+  const kept = folder === undefined || !settings.encryptionKey ? undefined : await sealerFor(undefined, folder);
+  if (sealer && kept?.sealer && kept.sealer.activeKeyId !== sealer.activeKeyId) {
+    throw new ImportError(`refused: SIGNPOST_ENCRYPTION_KEY (key id "${sealer.activeKeyId}") is not the key the data folder keeps in ${kept.from} (key id "${kept.sealer.activeKeyId}"), which its starts use without the variable; import with that key (nothing was imported)`);
+  }
   // Every sealed value must open here (with its record's id, as the service opens it), or nothing is written.
   // A record the service would not read back (written before a rule tightened, say) is imported as it is, as the
   // service keeps it, and named; a secret in the clear is refused.
   const unusable: string[] = [];
   const check = async ({ type, resource }: { type: string; resource: Resource }) => {
-    const secret = PLAIN_SECRET[type]?.(resource);
+    const secret = SECRET_OF[type]?.(resource);
     if (secret !== undefined && !isSealed(secret)) throw new ImportError(`refused: ${type}/${resource.id} holds a secret that is not sealed (nothing was imported)`);
     const problem = READ_BACK[type as (typeof TYPES)[number]](resource as never);
     if (problem) unusable.push(problem);
@@ -142,9 +168,10 @@ async function main(argv: string[]): Promise<number> {
   for (const item of resources) await check(item);
   const opened = await open(target, false);
   try {
-    // And what else the store holds is sealed with that key too (recorded when it is the first).
+    // And the store is sealed with that key too: its check, or a secret it holds (checked; the import records no
+    // key, it seals nothing: the first start there does).
     if (sealer && opened.keyCheck) {
-      await checkSharedKey(opened.keyCheck.store, sealer, opened.keyCheck.holder(from)).catch((error: unknown) => {
+      await requireStoreKey(opened.keyCheck.store, sealer, opened.keyCheck.holder(from), () => firstSealedSecret(opened.stores)).catch((error: unknown) => {
         throw new ImportError(`refused: ${error instanceof Error ? error.message : String(error)} (nothing was imported)`);
       });
     }

@@ -79,7 +79,8 @@ async function main() {
     checkDataFolder(dataDir, { mode: folder.mode ?? 0, uid: folder.uid }, me, logToStderr);
     // Outside Deno Deploy, kept in the data folder as Node keeps them: one folder, either runtime.
     kv = await Deno.openKv(await privateDatabase(`${dataDir}/accounts.kv`));
-    const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), logToStderr, (text) => console.error(text.trimEnd()));
+    const sealed = { AwsAccount: denoKvStore(kv, "AwsAccount"), TokenIntrospector: denoKvStore(kv, "TokenIntrospector") };
+    const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), sealed, logToStderr, (text) => console.error(text.trimEnd()));
     token = adminToken(kept.adminToken);
     sealer = kept.sealer;
   } else if (!shared) {

@@ -1,10 +1,10 @@
 // The admin token and the encryption key on Node and Deno: from the environment, else the one kept in the data
-// folder, else a new one written there (mode 0600; never over a file another start wrote in the meantime). One
-// logic for both, so that Node and Deno can take turns on one data folder.
+// folder, else a new one written there (mode 0600; never over a file another start wrote in the meantime, and no
+// key over secrets sealed already). One logic for both, so that Node and Deno can take turns on one data folder.
 import { randomBase64Url, toBase64 } from "../crypto/encoding.ts";
-import { createSealer, type Sealer } from "../crypto/seal.ts";
+import { createSealer, type Sealer, sealedKeyId } from "../crypto/seal.ts";
 import type { ResourceStore } from "../store/store.ts";
-import { checkSharedKey, dataFolderKey, type SealingKeyCheck } from "./shared-key.ts";
+import { checkSharedKey, dataFolderKey, firstSealedSecret, type SealingKeyCheck } from "./shared-key.ts";
 
 export interface SecretFiles {
   /** The file's text, or undefined when it does not exist. */
@@ -76,35 +76,39 @@ export function checkFoldersAbove(dataDir: string, folders: readonly { path: str
 }
 
 /**
- * The admin token and the sealer of a data folder, from the settings or kept there, with the lines a start prints
+ * The sealer and the admin token of a data folder, from the settings or kept there, with the lines a start prints
  * about them (`say` a log line; `announce` the one time a generated admin token is shown). The folder's database
- * keeps which key its secrets are sealed with (`keyCheck`, as a shared PostgreSQL does): a start with another key
- * stops, naming it, and none is made over secrets sealed already (the file lost, or the variable left out). Else the
- * secrets would not open, and every URL of their accounts would be refused.
+ * keeps which key it is sealed with (`keyCheck`, as a shared PostgreSQL does; before it has one, a secret it holds
+ * must open): a start with another key stops, naming it, and none is made over sealed secrets (the file lost, or
+ * the variable left out). Else they would not open, and every URL of their accounts would be refused. The key is
+ * settled before the admin token, so that such a start makes nothing.
  */
 export async function folderSecrets(
   files: SecretFiles,
   dataDir: string,
   configured: { adminToken: string | undefined; encryptionKey: string | undefined },
   keyCheck: ResourceStore<SealingKeyCheck>,
+  stores: Parameters<typeof firstSealedSecret>[0],
   say: (entry: Record<string, string>) => void,
   announce: (text: string) => void,
 ): Promise<{ adminToken: string; sealer: Sealer }> {
   const tokenFile = `${dataDir}/admin-token`;
   const keyFile = `${dataDir}/encryption-key`;
-  const admin = await keptSecret(files, { configured: configured.adminToken, path: tokenFile, make: () => randomSecret(true) });
-  if (admin.source === "file") say({ message: "SIGNPOST_ADMIN_TOKEN read from file", file: tokenFile });
-  if (admin.source === "generated") announce(`signpost: generated an admin token, kept in ${tokenFile} (mode 0600):\n${admin.value}\n`);
-  // Sealing key for secrets at rest: generated once and kept beside the data (back it up apart from it).
-  const sealedWith = (await keyCheck.get("active"))?.["key-id"];
+  const check = await keyCheck.get("active");
+  const secret = check ? undefined : await firstSealedSecret(stores);
+  const sealedWith = check?.["key-id"] ?? (secret && sealedKeyId(secret.sealed));
   const makeKey = () => {
     if (sealedWith === undefined) return randomSecret(false);
-    throw new Error(`the secrets in ${dataDir} are sealed with key id "${sealedWith}", and there is no key to open them: set SIGNPOST_ENCRYPTION_KEY to the key they were sealed with, or put it back in ${keyFile}`);
+    throw new Error(`${dataDir} is sealed with key id "${sealedWith}", and there is no key to open it: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in ${keyFile}; for a key that is lost, see "npm run signpost -- rekey"`);
   };
+  // Sealing key for secrets at rest: generated once and kept beside the data (back it up apart from it).
   const key = await keptSecret(files, { configured: configured.encryptionKey, path: keyFile, make: makeKey });
   if (key.source === "file") say({ message: "SIGNPOST_ENCRYPTION_KEY read from file", file: keyFile });
   if (key.source === "generated") say({ message: "generated an encryption key for secrets at rest", file: keyFile });
   const sealer = await createSealer(key.value); // a bad key stops the start with its reason
-  await checkSharedKey(keyCheck, sealer, dataFolderKey(dataDir, key.source === "environment" ? "SIGNPOST_ENCRYPTION_KEY" : keyFile));
+  await checkSharedKey(keyCheck, sealer, dataFolderKey(dataDir, key.source === "environment" ? "SIGNPOST_ENCRYPTION_KEY" : keyFile), async () => secret);
+  const admin = await keptSecret(files, { configured: configured.adminToken, path: tokenFile, make: () => randomSecret(true) });
+  if (admin.source === "file") say({ message: "SIGNPOST_ADMIN_TOKEN read from file", file: tokenFile });
+  if (admin.source === "generated") announce(`signpost: generated an admin token, kept in ${tokenFile} (mode 0600):\n${admin.value}\n`);
   return { adminToken: admin.value, sealer };
 }

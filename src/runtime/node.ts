@@ -63,11 +63,10 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
   }), me, say);
   checkDataFolder(dataDir, statSync(dataDir), me, say);
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
-  const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), say, (text) => process.stderr.write(text));
+  const stores = { accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"), clients: denoKvStore<Client>(kv, "Client"), introspectors: denoKvStore<TokenIntrospector>(kv, "TokenIntrospector") };
+  const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), { AwsAccount: stores.accounts, TokenIntrospector: stores.introspectors }, say, (text) => process.stderr.write(text));
   return {
-    accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"),
-    clients: denoKvStore<Client>(kv, "Client"),
-    introspectors: denoKvStore<TokenIntrospector>(kv, "TokenIntrospector"),
+    ...stores,
     changes: undefined,
     sealer: kept.sealer,
     adminToken: kept.adminToken,

@@ -1,9 +1,11 @@
-// Replicas on one database must seal with one key: what one seals, every other must open. The database keeps a
-// check value sealed with the key the replicas seal with (SealingKey/active); a replica that cannot open it refuses
-// to start, naming the key id, before it writes anything the others could not read.
+// One store, one sealing key: what one server seals, every other (and the next start) must open. The store keeps a
+// check value sealed with that key (SealingKey/active): a shared PostgreSQL for its replicas, a data folder's
+// database for the starts that take turns on it. A start that cannot open it refuses, naming the key id, before it
+// writes anything the others could not read; so does one that cannot open the secrets a store holds before it has
+// a check (filled by an import, or by a version before the check).
 import { HttpError } from "../errors.ts";
-import type { Sealer } from "../crypto/seal.ts";
-import type { ResourceStore } from "../store/store.ts";
+import { isSealed, type Sealer, sealedKeyId } from "../crypto/seal.ts";
+import type { Resource, ResourceStore } from "../store/store.ts";
 
 export interface SealingKeyCheck {
   resourceType: "SealingKey";
@@ -21,6 +23,90 @@ export interface SealingKeyCheck {
 
 const TEXT = "signpost sealing key check";
 const CONTEXT = "SealingKey/active";
+
+/** The sealed secret of each type of record that has one (AwsAccount, TokenIntrospector), sealed for `<type>/<id>`. */
+export const SECRET_OF: Record<string, (resource: any) => unknown> = {
+  AwsAccount: (account) => account["secret-access-key"],
+  TokenIntrospector: (introspector) => introspector.jwt?.secret,
+};
+
+/** A sealed secret a store holds, and what it is sealed for. */
+export interface StoredSecret {
+  sealed: string;
+  context: string;
+}
+
+type Stores = Record<string, Pick<ResourceStore<Resource>, "list">>;
+
+/** The sealed secrets among the records of `stores` (by type). */
+async function* sealedSecrets(stores: Stores): AsyncGenerator<StoredSecret> {
+  for (const [type, store] of Object.entries(stores)) {
+    const secretOf = SECRET_OF[type];
+    if (!secretOf) continue;
+    for (const resource of await store.list()) {
+      const secret = secretOf(resource);
+      if (isSealed(secret)) yield { sealed: secret, context: `${type}/${resource.id}` };
+    }
+  }
+}
+
+/** The first sealed secret among the records of `stores`, or undefined. */
+export async function firstSealedSecret(stores: Stores): Promise<StoredSecret | undefined> {
+  for await (const secret of sealedSecrets(stores)) return secret;
+  return undefined;
+}
+
+/** "" when `sealer` opens `sealed`, else why not: it "does not have" the key id, or "has under that id with other bytes". */
+const opening = (sealer: Sealer, sealed: string, context: string, text?: string): Promise<string> =>
+  sealer.unseal(sealed, context).then(
+    (opened) => (text === undefined || opened === text ? "" : "has under that id with other bytes"),
+    (error: unknown) => (error instanceof HttpError && /does not have/.test(error.message) ? "does not have" : "has under that id with other bytes"),
+  );
+
+/** The check of key `keyId` (`sealed`: TEXT sealed with it), after `previous`, whose key it retires. */
+function checkOf(keyId: string, sealed: string, previous: SealingKeyCheck | null, now: () => number): SealingKeyCheck {
+  const retired = previous ? [...(previous.retired ?? []), { "key-id": previous["key-id"], sealed: previous.sealed }].slice(-100) : [];
+  return {
+    resourceType: "SealingKey",
+    id: "active",
+    "key-id": keyId,
+    sealed,
+    ...(retired.length ? { retired } : {}),
+    meta: { versionId: String(Number(previous?.meta.versionId ?? 0) + 1), lastUpdated: new Date(now()).toISOString() },
+  };
+}
+
+/**
+ * Makes `sealer`'s first key the store's, whatever it was (`npm run signpost -- rekey`, for a key that is lost), and
+ * names the records whose secrets do not open with it (to be stored again). The key it replaces is retired: a start
+ * that still puts it first is refused.
+ */
+export async function recordStoreKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, stores: Stores, now = Date.now): Promise<{ previous: string | undefined; unopened: string[] }> {
+  const sealed = await sealer.seal(TEXT, CONTEXT);
+  const { previous } = await store.put("active", (stored) => checkOf(sealer.activeKeyId, sealed, stored, now));
+  const unopened: string[] = [];
+  for await (const secret of sealedSecrets(stores)) if (await opening(sealer, secret.sealed, secret.context)) unopened.push(secret.context);
+  return { previous: previous?.["key-id"], unopened };
+}
+
+/**
+ * Throws the reason when `sealer` cannot open what the store is sealed with: its check, else (none recorded yet) a
+ * secret it holds. Writes nothing (the CLI's import, which seals nothing of its own). The check, or null.
+ */
+export async function requireStoreKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, holder: KeyHolder, firstSecret: () => Promise<StoredSecret | undefined>): Promise<SealingKeyCheck | null> {
+  const check = await store.get("active");
+  if (check) {
+    const why = await opening(sealer, check.sealed, CONTEXT, TEXT);
+    if (why) throw new Error(holder.mismatch(check["key-id"], why));
+    return check;
+  }
+  const secret = await firstSecret();
+  if (secret) {
+    const why = await opening(sealer, secret.sealed, secret.context);
+    if (why) throw new Error(holder.mismatch(sealedKeyId(secret.sealed), why));
+  }
+  return null;
+}
 
 /** How a refusal names the store and what seals into it. */
 export interface KeyHolder {
@@ -40,41 +126,40 @@ export const REPLICAS: KeyHolder = {
 };
 
 /**
- * A data folder, whose server and CLI seal with `from` (SIGNPOST_ENCRYPTION_KEY, or the folder's encryption-key file):
- * a start with another key (that file lost and made again, the variable set to another) would serve records whose
- * secrets do not open, each URL refused; it stops instead.
+ * A data folder, whose starts seal with `from` (SIGNPOST_ENCRYPTION_KEY, or its encryption-key file): one with
+ * another key (the file lost and made again, the variable set to another) would serve records whose secrets do not
+ * open, each URL refused; it stops instead.
  */
-export const dataFolderKey = (dataDir: string, from: string): KeyHolder => ({
-  mismatch: (theirs, opened) =>
-    `the encryption key (${from}) does not match the data folder's: the secrets in ${dataDir} are sealed with key id "${theirs}", which this key ${opened}; set SIGNPOST_ENCRYPTION_KEY to the key they were sealed with, or put it back in ${dataDir}/encryption-key (to rotate: the new key first, the old one after it)`,
-  rotatedAway: (mine, theirs) =>
-    `the encryption key (${from}) puts key id "${mine}" first, which the data folder ${dataDir} rotated away from (its secrets are sealed with "${theirs}"): list "${theirs}" first`,
-});
+export function dataFolderKey(dataDir: string, from: string): KeyHolder {
+  const keyFile = `${dataDir}/encryption-key`;
+  const fix = from === "SIGNPOST_ENCRYPTION_KEY" ? `set SIGNPOST_ENCRYPTION_KEY to that key (or leave it unset, if ${keyFile} holds it)` : `put that key back in ${keyFile} (or set SIGNPOST_ENCRYPTION_KEY to it)`;
+  return {
+    mismatch: (theirs, opened) =>
+      `the encryption key (${from}) does not match the data folder's: ${dataDir} is sealed with key id "${theirs}", which this key ${opened}; ${fix}. To rotate, list the new key first and the old one after it; for a key that is lost, see "npm run signpost -- rekey"`,
+    rotatedAway: (mine, theirs) =>
+      `the encryption key (${from}) puts key id "${mine}" first, which the data folder ${dataDir} rotated away from (it seals with "${theirs}"): list "${theirs}" first`,
+  };
+}
 
 /**
- * Checks this replica's SIGNPOST_ENCRYPTION_KEY against the one the database's other replicas use, and records it
- * when it is the first (atomically: of two first replicas, one records and the other is checked against it) or
- * newer (a rotation that lists the old key after the new one). Throws the reason otherwise.
+ * Checks the key a server starts with against the one the store's other servers use, and records it when it is the
+ * first (atomically: of two first servers, one records and the other is checked against it; a store that holds
+ * secrets already must open one with it first) or newer (a rotation that lists the old key after the new one).
+ * Throws the reason otherwise.
  */
-export async function checkSharedKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, holder: KeyHolder = REPLICAS, now = Date.now): Promise<"recorded" | "matches" | "rotated"> {
-  const mine = (previous: SealingKeyCheck | null, sealed: string): SealingKeyCheck => {
-    const retired = previous ? [...(previous.retired ?? []), { "key-id": previous["key-id"], sealed: previous.sealed }].slice(-100) : [];
-    return {
-      resourceType: "SealingKey",
-      id: "active",
-      "key-id": sealer.activeKeyId,
-      sealed,
-      ...(retired.length ? { retired } : {}),
-      meta: { versionId: String(Number(previous?.meta.versionId ?? 0) + 1), lastUpdated: new Date(now()).toISOString() },
-    };
-  };
+export async function checkSharedKey(
+  store: ResourceStore<SealingKeyCheck>,
+  sealer: Sealer,
+  holder: KeyHolder = REPLICAS,
+  firstSecret: () => Promise<StoredSecret | undefined> = async () => undefined,
+  now = Date.now,
+): Promise<"recorded" | "matches" | "rotated"> {
+  await requireStoreKey(store, sealer, holder, firstSecret);
+  const mine = (previous: SealingKeyCheck | null, sealed: string) => checkOf(sealer.activeKeyId, sealed, previous, now);
   const sealed = await sealer.seal(TEXT, CONTEXT);
   const { previous } = await store.put("active", (stored) => stored ?? mine(null, sealed));
   if (!previous) return "recorded";
-  const opened = await sealer.unseal(previous.sealed, CONTEXT).then(
-    (text) => (text === TEXT ? "" : "has under that id with other bytes"),
-    (error: unknown) => (error instanceof HttpError && /does not have/.test(error.message) ? "does not have" : "has under that id with other bytes"),
-  );
+  const opened = await opening(sealer, previous.sealed, CONTEXT, TEXT); // another start may have recorded it since
   if (opened) throw new Error(holder.mismatch(previous["key-id"], opened));
   if (previous["key-id"] === sealer.activeKeyId) return "matches";
   // Holding both keys does not say which is newer: a replica still set up for the rotation's first step (the old key

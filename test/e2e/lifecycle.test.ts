@@ -5,6 +5,7 @@ import { chmodSync, chownSync, existsSync, readdirSync, readFileSync, realpathSy
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
+import { openKv } from "@deno/kv";
 import { describe, expect, inject, it } from "vitest";
 import "./s3-target.ts";
 import { TEST_ENCRYPTION_KEY } from "../sealer.ts";
@@ -76,13 +77,23 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
   const failedStart = (env: Record<string, string>, dataDir: string) =>
     new Promise<{ code: number | null; stderr: string }>((resolve) => {
       const task: string = JSON.parse(readFileSync(join(ROOT, "deno.json"), "utf8")).tasks.start;
+      // Its own process group: a start that does not fail (the code before a fix) is stopped whole, npm's child too.
       const child = runtime === "node"
-        ? spawn("npm", ["start", "--silent"], { cwd: ROOT, env: { ...process.env, SIGNPOST_DATA_DIR: dataDir, ...env } })
-        : spawn("sh", ["-c", `exec ${task}`], { cwd: ROOT, env: { ...process.env, SIGNPOST_DATA_DIR: dataDir, NO_COLOR: "1", ...env } });
+        ? spawn("npm", ["start", "--silent"], { cwd: ROOT, env: { ...process.env, SIGNPOST_DATA_DIR: dataDir, ...env }, detached: true })
+        : spawn("sh", ["-c", `exec ${task}`], { cwd: ROOT, env: { ...process.env, SIGNPOST_DATA_DIR: dataDir, NO_COLOR: "1", ...env }, detached: true });
       let stderr = "";
       child.stderr!.on("data", (chunk) => (stderr += chunk));
-      const timer = setTimeout(() => child.kill("SIGKILL"), 30_000);
+      const timer = setTimeout(() => process.kill(-child.pid!, "SIGKILL"), 30_000);
       child.once("exit", (code) => (clearTimeout(timer), resolve({ code, stderr })));
+    });
+  /** `npm run signpost -- ...` as a user runs it. */
+  const cli = (args: string[], env: Record<string, string>) =>
+    new Promise<{ code: number | null; stderr: string }>((resolve) => {
+      const child = spawn("npm", ["run", "--silent", "signpost", "--", ...args], { cwd: ROOT, env: { ...process.env, SIGNPOST_DATABASE_URL: "", ...env } });
+      let stderr = "";
+      child.stderr!.on("data", (chunk) => (stderr += chunk));
+      child.stdin!.end();
+      child.once("exit", (code) => resolve({ code, stderr }));
     });
   const expectOneLine = (stderr: string, pattern: RegExp) => {
     const lines = stderr.trim().split("\n").filter((line) => line.includes('"failed to start"'));
@@ -111,32 +122,60 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
     }
   });
 
-  it("stops rather than serve secrets it cannot open: started with another key than the data folder's are sealed with, or with none left (a review, 2026-12-02)", async () => {
+  it("stops rather than serve secrets it cannot open: started with another key than its data folder is sealed with, or with none left; rekey for a key that is lost (a review, 2026-12-02)", async () => {
     const [dataDir, remove] = tempDataDir(`sealed-${runtime}`);
+    const otherKey = `other:${btoa("another-32-byte-encryption-key!!")}`;
     try {
       const env = { SIGNPOST_ADMIN_TOKEN: "sealed-test-admin-token-0123456789", SIGNPOST_ENCRYPTION_KEY: TEST_ENCRYPTION_KEY };
       const first = await startService(runtime, { dataDir, env });
       expect((await apiClient(first.url, env.SIGNPOST_ADMIN_TOKEN)("PUT", "/AwsAccount/sealed", accountYaml)).status).toBe(201);
       expect(await first.stop()).toBe(0);
-      // Another key: before, the server started and refused every URL of the account (its secret did not open).
-      const other = await failedStart({ ...env, PORT: "0", SIGNPOST_ENCRYPTION_KEY: `other:${btoa("another-32-byte-encryption-key!!")}` }, dataDir);
-      expect(other.code).toBe(1);
-      expectOneLine(other.stderr, /^the encryption key \(SIGNPOST_ENCRYPTION_KEY\) does not match the data folder's: the secrets in .*sealed-[\w-]+ are sealed with key id "test", which this key does not have; set SIGNPOST_ENCRYPTION_KEY to the key they were sealed with/);
-      // No key at all (the variable left out, and none kept in the folder): no new one is made over them.
-      const none = await failedStart({ SIGNPOST_ADMIN_TOKEN: env.SIGNPOST_ADMIN_TOKEN, PORT: "0", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
-      expect(none.code).toBe(1);
-      expectOneLine(none.stderr, /^the secrets in .*sealed-[\w-]+ are sealed with key id "test", and there is no key to open them: set SIGNPOST_ENCRYPTION_KEY .* or put it back in .*encryption-key$/);
-      expect(existsSync(join(dataDir, "encryption-key"))).toBe(false);
+      const refusals = async () => {
+        // Another key: before, the server started and refused every URL of the account (its secret did not open).
+        const other = await failedStart({ ...env, PORT: "0", SIGNPOST_ENCRYPTION_KEY: otherKey }, dataDir);
+        expect(other.code).toBe(1);
+        expectOneLine(other.stderr, /^the encryption key \(SIGNPOST_ENCRYPTION_KEY\) does not match the data folder's: .*sealed-[\w-]+ is sealed with key id "test", which this key does not have; set SIGNPOST_ENCRYPTION_KEY to that key/);
+        // No key at all (the variable left out, none kept in the folder): no new key, nor admin token, is made.
+        const none = await failedStart({ PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
+        expect(none.code).toBe(1);
+        expectOneLine(none.stderr, /^.*sealed-[\w-]+ is sealed with key id "test", and there is no key to open it: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in .*encryption-key; for a key that is lost, see "npm run signpost -- rekey"$/);
+        expect(readdirSync(dataDir).filter((name) => !name.startsWith("accounts.kv"))).toEqual([]);
+      };
+      await refusals();
+      // A folder from before the check (none recorded): the account's sealed secret is what a key must open.
+      const kv = await openKv(join(dataDir, "accounts.kv"));
+      await kv.delete(["SealingKey", "active"]);
+      kv.close();
+      await refusals();
+
       // The key put back in the folder: the start reads it and the secret opens.
       writeFileSync(join(dataDir, "encryption-key"), `${TEST_ENCRYPTION_KEY}\n`, { mode: 0o600 });
       const again = await startService(runtime, { dataDir, env: { SIGNPOST_ADMIN_TOKEN: env.SIGNPOST_ADMIN_TOKEN, SIGNPOST_ENCRYPTION_KEY: "" } });
+      const url = async (service: { url: string }) => apiClient(service.url, env.SIGNPOST_ADMIN_TOKEN)("POST", `/aws/storage/sealed/${s3.bucket}`, `filename: lifecycle/sealed/${runtime}-${Date.now()}.txt`);
       try {
-        const put = await apiClient(again.url, env.SIGNPOST_ADMIN_TOKEN)("POST", `/aws/storage/sealed/${s3.bucket}`, `filename: lifecycle/sealed/${runtime}-${Date.now()}.txt`);
+        const put = await url(again);
         expect(put.status, put.text).toBe(200);
         expect((await fetch(put.json().url, { method: "PUT", body: "opened with the key put back" })).status).toBe(200);
       } finally {
         expect(await again.stop()).toBe(0);
       }
+
+      // The key lost for good: rekey gives the folder a new one and names the account to PUT again.
+      rmSync(join(dataDir, "encryption-key"));
+      const rekeyed = await cli(["rekey"], { SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ENCRYPTION_KEY: otherKey });
+      expect(rekeyed.code, rekeyed.stderr).toBe(0);
+      expect(rekeyed.stderr).toContain(`is now sealed with key id "other" (from SIGNPOST_ENCRYPTION_KEY; it was "test")`);
+      expect(rekeyed.stderr).toContain("AwsAccount/sealed holds a secret that does not open with it: PUT it again with its secret");
+      const renewed = await startService(runtime, { dataDir, env: { ...env, SIGNPOST_ENCRYPTION_KEY: otherKey } });
+      try {
+        expect((await url(renewed)).status).toBe(503); // until the account is stored again
+        expect((await apiClient(renewed.url, env.SIGNPOST_ADMIN_TOKEN)("PUT", "/AwsAccount/sealed", accountYaml)).status).toBe(200);
+        expect((await url(renewed)).status).toBe(200);
+      } finally {
+        expect(await renewed.stop()).toBe(0);
+      }
+      // And the old key, found again, is not taken back: the folder moved away from it.
+      expectOneLine((await failedStart({ ...env, PORT: "0" }, dataDir)).stderr, /does not match the data folder's: .* is sealed with key id "other"/);
     } finally {
       remove();
     }

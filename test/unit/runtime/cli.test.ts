@@ -168,7 +168,7 @@ describe("export and import", () => {
     expect((await signpost(["export", "--store", join(dir, "nowhere")])).stderr).toContain("there is no database at");
   }, 60_000);
 
-  it("imports into a data folder that is not there yet as the server makes one (0700, accounts.kv in it), and records the key its secrets are sealed with (a review, 2026-12-02)", async () => {
+  it("imports into a data folder that is not there yet as the server makes one (0700, accounts.kv in it), and into one sealed with another key not at all (a review, 2026-12-02)", async () => {
     const { folder, kv } = await kvFolder("moving");
     await denoKvStore<AwsAccount>(kv, "AwsAccount").put("keys", () => ({ resourceType: "AwsAccount", id: "keys", region: "us-east-1", "path-style": false, "use-ssl": true, "access-key-id": "AKIAEXAMPLE", "secret-access-key": sealedSecret, meta: { versionId: "1", lastUpdated: "2026-01-02T03:04:05.000Z" } }));
     kv.close();
@@ -193,12 +193,20 @@ describe("export and import", () => {
       expect(existsSync(join(target, "encryption-key"))).toBe(false); // the key stays where it was given
       const back = await signpost(["export", "--store", target]);
       expect(resourceLines(back.stdout)).toEqual(resourceLines(exported.stdout));
-      // The folder now knows its key: another one is refused (a server started with it would open none of them).
+      // The folder's secrets now open with that key only: another one is refused (a start with it would open none).
       const other = await signpost(["import", "--store", target], { env: { SIGNPOST_ENCRYPTION_KEY: `other:${Buffer.alloc(32, 7).toString("base64")}` }, input: exported.stdout.replace(sealedSecret, await otherSealer.seal(PLAIN_SECRET, "AwsAccount/keys")) });
       expect(other.code, other.stderr).toBe(2);
-      expect(other.stderr).toContain(`does not match the data folder's: the secrets in ${target} are sealed with key id "test"`);
+      expect(other.stderr).toContain(`does not match the data folder's: ${target} is sealed with key id "test"`);
       expect(other.stderr).toContain("nothing was imported");
     }
+    // Nor is a key other than the one the folder keeps (its starts without the variable use the kept one).
+    const keeps = join(dir, "keeps");
+    mkdirSync(keeps, { mode: 0o700 });
+    writeFileSync(join(keeps, "encryption-key"), `other:${Buffer.alloc(32, 7).toString("base64")}\n`, { mode: 0o600 });
+    const notKept = await signpost(["import", "--store", keeps], { env: keyed, input: exported.stdout });
+    expect(notKept.code, notKept.stderr).toBe(2);
+    expect(notKept.stderr).toContain(`SIGNPOST_ENCRYPTION_KEY (key id "test") is not the key the data folder keeps in ${join(keeps, "encryption-key")} (key id "other")`);
+    expect(existsSync(join(keeps, "accounts.kv"))).toBe(false);
     // A database file by name goes in a folder that is there.
     const lost = await signpost(["import", "--store", join(dir, "nowhere", "accounts.kv")], { env: keyed, input: exported.stdout });
     expect(lost.code).toBe(2);

@@ -1,8 +1,35 @@
 // Replicas on one database seal with one key: the check the database keeps (runtime/shared-key.ts).
 import { describe, expect, it } from "vitest";
 import { createSealer } from "../../../src/crypto/seal.ts";
-import { checkSharedKey, type SealingKeyCheck } from "../../../src/runtime/shared-key.ts";
+import { folderSecrets, type SecretFiles } from "../../../src/runtime/kept-secret.ts";
+import { checkSharedKey, dataFolderKey, firstSealedSecret, recordStoreKey, requireStoreKey, type SealingKeyCheck } from "../../../src/runtime/shared-key.ts";
 import { memoryStore } from "../../../src/store/memory.ts";
+import type { Resource } from "../../../src/store/store.ts";
+
+/** A store holding one account whose secret is sealed with `sealerKey`, and its check if `check`. */
+async function sealedStore(sealerKey: string, check: boolean) {
+  const sealer = await createSealer(sealerKey);
+  const accounts = memoryStore<Resource & Record<string, unknown>>();
+  const sealed = await sealer.seal("wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "AwsAccount/a");
+  await accounts.put("a", () => ({ resourceType: "AwsAccount", id: "a", "secret-access-key": sealed, meta: { versionId: "1", lastUpdated: "" } }));
+  const keyCheck = memoryStore<SealingKeyCheck>();
+  if (check) await checkSharedKey(keyCheck, sealer);
+  const stores = { AwsAccount: accounts };
+  return { keyCheck, stores, firstSecret: () => firstSealedSecret(stores) };
+}
+
+/** Secret files in memory, as kept-secret.ts reads and makes them. */
+function filesIn(initial: Record<string, string> = {}): SecretFiles & { files: Map<string, string> } {
+  const files = new Map(Object.entries(initial));
+  return {
+    files,
+    read: async (path) => files.get(path),
+    create: async (path, text) => {
+      if (files.has(path)) throw Object.assign(new Error("exists"), { exists: true });
+      files.set(path, text);
+    },
+  };
+}
 
 const key = (id: string, byte: number) => `${id}:${Buffer.alloc(32, byte).toString("base64")}`;
 
@@ -49,5 +76,71 @@ describe("the shared sealing key", () => {
     const store = memoryStore<SealingKeyCheck>();
     const results = await Promise.allSettled([checkSharedKey(store, await createSealer(key("a", 1))), checkSharedKey(store, await createSealer(key("b", 2)))]);
     expect(results.map((r) => r.status).sort()).toEqual(["fulfilled", "rejected"]);
+  });
+
+  it("before a store has a check, takes none that cannot open a secret it holds (an import, or a version before the check), and records nothing then (a review, 2026-12-02)", async () => {
+    const { keyCheck, firstSecret } = await sealedStore(key("k1", 1), false);
+    const holder = dataFolderKey("/data", "SIGNPOST_ENCRYPTION_KEY");
+    await expect(checkSharedKey(keyCheck, await createSealer(key("k2", 2)), holder, firstSecret)).rejects.toThrow('/data is sealed with key id "k1", which this key does not have');
+    await expect(checkSharedKey(keyCheck, await createSealer(key("k1", 9)), holder, firstSecret)).rejects.toThrow('"k1", which this key has under that id with other bytes');
+    expect(await keyCheck.get("active")).toBeNull();
+    expect(await checkSharedKey(keyCheck, await createSealer(key("k1", 1)), holder, firstSecret)).toBe("recorded");
+  });
+
+  it("is only checked by requireStoreKey (the import's), never recorded nor rotated by it", async () => {
+    const { keyCheck, firstSecret } = await sealedStore(key("k1", 1), true);
+    const before = await keyCheck.get("active");
+    const holder = dataFolderKey("/data", "SIGNPOST_ENCRYPTION_KEY");
+    expect(await requireStoreKey(keyCheck, await createSealer(`${key("k2", 2)},${key("k1", 1)}`), holder, firstSecret)).toEqual(before);
+    expect(await keyCheck.get("active")).toEqual(before); // a rotation list: checked, not moved to k2
+    await expect(requireStoreKey(keyCheck, await createSealer(key("k2", 2)), holder, firstSecret)).rejects.toThrow('is sealed with key id "k1"');
+    const empty = memoryStore<SealingKeyCheck>();
+    await expect(requireStoreKey(empty, await createSealer(key("k2", 2)), holder, firstSecret)).rejects.toThrow('is sealed with key id "k1"');
+    expect(await requireStoreKey(empty, await createSealer(key("k2", 2)), holder, async () => undefined)).toBeNull();
+    expect(await empty.get("active")).toBeNull();
+  });
+
+  it("takes a new key by rekey, retiring the lost one and naming the records to store again", async () => {
+    const { keyCheck, stores } = await sealedStore(key("k1", 1), true);
+    const fresh = await createSealer(key("k2", 2));
+    expect(await recordStoreKey(keyCheck, fresh, stores)).toEqual({ previous: "k1", unopened: ["AwsAccount/a"] });
+    expect(await checkSharedKey(keyCheck, fresh)).toBe("matches");
+    await expect(checkSharedKey(keyCheck, await createSealer(key("k1", 1)))).rejects.toThrow('seal with key id "k2"');
+    await expect(checkSharedKey(keyCheck, await createSealer(`${key("k1", 1)},${key("k2", 2)}`))).rejects.toThrow("rotated away from");
+  });
+});
+
+describe("a data folder's secrets (folderSecrets)", () => {
+  const configured = (encryptionKey?: string) => ({ adminToken: undefined, encryptionKey });
+  const quiet = () => {};
+
+  it("makes a key and an admin token for a new folder, and records the key", async () => {
+    const files = filesIn();
+    const keyCheck = memoryStore<SealingKeyCheck>();
+    const { sealer } = await folderSecrets(files, "/data", configured(), keyCheck, {}, quiet, quiet);
+    expect([...files.files.keys()].sort()).toEqual(["/data/admin-token", "/data/encryption-key"]);
+    expect((await keyCheck.get("active"))?.["key-id"]).toBe(sealer.activeKeyId);
+  });
+
+  it("makes nothing over secrets sealed already, with a check or without one: no key, no admin token", async () => {
+    for (const check of [true, false]) {
+      const { keyCheck, stores } = await sealedStore(key("k1", 1), check);
+      const files = filesIn();
+      await expect(folderSecrets(files, "/data", configured(), keyCheck, stores, quiet, quiet)).rejects.toThrow('/data is sealed with key id "k1", and there is no key to open it: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in /data/encryption-key');
+      expect(files.files.size).toBe(0);
+      // The file put back, or the variable set: it opens.
+      expect((await folderSecrets(filesIn({ "/data/encryption-key": `${key("k1", 1)}\n` }), "/data", configured(), keyCheck, stores, quiet, quiet)).sealer.activeKeyId).toBe("k1");
+      expect((await folderSecrets(filesIn(), "/data", configured(key("k1", 1)), keyCheck, stores, quiet, quiet)).sealer.activeKeyId).toBe("k1");
+    }
+  });
+
+  it("names where the wrong key came from and what to do about it", async () => {
+    const { keyCheck, stores } = await sealedStore(key("k1", 1), true);
+    await expect(folderSecrets(filesIn({ "/data/encryption-key": key("k2", 2) }), "/data", configured(), keyCheck, stores, quiet, quiet)).rejects.toThrow(
+      'the encryption key (/data/encryption-key) does not match the data folder\'s: /data is sealed with key id "k1", which this key does not have; put that key back in /data/encryption-key (or set SIGNPOST_ENCRYPTION_KEY to it)',
+    );
+    await expect(folderSecrets(filesIn({ "/data/encryption-key": key("k1", 1) }), "/data", configured(key("k2", 2)), keyCheck, stores, quiet, quiet)).rejects.toThrow(
+      "(SIGNPOST_ENCRYPTION_KEY) does not match the data folder's: /data is sealed with key id \"k1\", which this key does not have; set SIGNPOST_ENCRYPTION_KEY to that key (or leave it unset, if /data/encryption-key holds it)",
+    );
   });
 });
