@@ -2,7 +2,8 @@
 // and token introspector of a store, secrets still sealed and versions kept, to and from any store: the data
 // folder's Deno KV file (Node's and Deno's), PostgreSQL, or a Deno KV reached by URL (Deno Deploy's, KV Connect).
 // The store is the one `npm start` would use (SIGNPOST_DATABASE_URL, else SIGNPOST_DATA_DIR), or --store WHERE.
-// `npm run signpost -- rekey`: a store whose key is lost is given a new one, and the records to store again named.
+// `npm run signpost -- replace-lost-key`: a store whose key is lost is given a new one, and the records to store
+// again are named.
 import { existsSync, lstatSync, mkdirSync, readFileSync, statSync } from "node:fs";
 import { dirname, join, resolve } from "node:path";
 import { openKv } from "@deno/kv";
@@ -24,8 +25,8 @@ const TYPES = ["AwsAccount", "Client", "TokenIntrospector"] as const;
 const READ_BACK = { AwsAccount: accountProblem, Client: clientProblem, TokenIntrospector: introspectorProblem };
 const USAGE = `usage: npm run signpost -- export [--store WHERE] > backup.ndjson
        npm run signpost -- import [--store WHERE] < backup.ndjson
-       npm run signpost -- rekey [--store WHERE]     (a lost key: the store takes SIGNPOST_ENCRYPTION_KEY's, or its
-                                                     data folder's encryption-key file's; the records to PUT again are named)
+       npm run signpost -- replace-lost-key [--store WHERE]   (the store takes SIGNPOST_ENCRYPTION_KEY, or its data
+                              folder's encryption-key file; the records to PUT again are named)
 WHERE: postgres://... (PostgreSQL), a data folder or its accounts.kv file (Deno KV file), or https://... (a Deno KV
 by URL, with DENO_KV_ACCESS_TOKEN). Default: SIGNPOST_DATABASE_URL, else SIGNPOST_DATA_DIR (./.signpost).`;
 
@@ -84,27 +85,58 @@ function databaseFile(where: string): { file: string; folder: string; made: bool
 
 /** The key to check sealed values with: SIGNPOST_ENCRYPTION_KEY, else the one kept beside a Deno KV file. */
 async function sealerFor(configured: string | undefined, folder: string | undefined): Promise<{ sealer?: Sealer; from: string }> {
-  if (configured) return { sealer: await createSealer(configured), from: "SIGNPOST_ENCRYPTION_KEY" };
+  const keyed = async (text: string, from: string) => ({
+    sealer: await createSealer(text).catch((error: unknown) => {
+      throw new SettingError(`${from}: ${error instanceof Error ? error.message.replace(/^SIGNPOST_ENCRYPTION_KEY:? ?/, "") : String(error)}`);
+    }),
+    from,
+  });
+  if (configured) return keyed(configured, "SIGNPOST_ENCRYPTION_KEY");
   const file = folder ? join(folder, "encryption-key") : undefined;
-  if (file && existsSync(file)) return { sealer: await createSealer(readFileSync(file, "utf8").trim()), from: file };
+  if (file && existsSync(file)) return keyed(readFileSync(file, "utf8").trim(), file);
   return { from: "" };
+}
+
+/** Do two sealers seal with the same key (its id and its bytes)? Each opens what the other seals. */
+async function sameKey(a: Sealer, b: Sealer): Promise<boolean> {
+  const opens = async (from: Sealer, to: Sealer) => to.unseal(await from.seal("signpost key probe", "probe"), "probe").then(() => true, () => false);
+  return (await opens(a, b)) && (await opens(b, a));
+}
+
+/**
+ * A data folder that keeps a key of its own: the starts there without SIGNPOST_ENCRYPTION_KEY seal with that one,
+ * so the key the variable gives must be it. The reason when it is not.
+ */
+async function keptKeyProblem(sealer: Sealer | undefined, folder: string | undefined, configured: string | undefined): Promise<string | undefined> {
+  if (!sealer || !configured || folder === undefined) return undefined;
+  const kept = await sealerFor(undefined, folder);
+  if (!kept.sealer || (await sameKey(sealer, kept.sealer))) return undefined;
+  return `SIGNPOST_ENCRYPTION_KEY (key id "${sealer.activeKeyId}") is not the key the data folder keeps in ${kept.from} (key id "${kept.sealer.activeKeyId}"), which its starts use without the variable`;
 }
 
 const isLocal = (where: string) => !POSTGRES.test(where) && !KV_URL.test(where);
 
 /**
  * A store whose key is lost: its check takes the key given (SIGNPOST_ENCRYPTION_KEY, else its data folder's file),
- * and the records whose secrets do not open with it are named, to be PUT again with their secrets.
+ * and the records whose secrets do not open with it are named, to be PUT again with their secrets. Refused when
+ * the key is not lost (what the store is sealed with opens with the key given), and when the variable and the
+ * folder's file disagree: replacing a working key (a typo, the wrong variable) would lose it.
  */
-async function rekey(target: string, configured: string | undefined): Promise<number> {
+async function replaceLostKey(target: string, configured: string | undefined): Promise<number> {
+  if (KV_URL.test(target)) throw new SettingError("replace-lost-key takes a data folder or PostgreSQL, not a Deno KV by URL");
   const opened = await open(target, true);
   try {
-    if (!opened.keyCheck) throw new SettingError(`rekey takes a data folder or PostgreSQL, not ${opened.where}`);
     const { sealer, from } = await sealerFor(configured, opened.folder);
-    if (!sealer) throw new SettingError(`rekey needs the new key: set SIGNPOST_ENCRYPTION_KEY (openssl rand -base64 32)${opened.folder ? `, or write it to ${join(opened.folder, "encryption-key")} (mode 0600)` : ""}`);
-    const { previous, unopened } = await recordStoreKey(opened.keyCheck.store, sealer, opened.stores);
-    process.stderr.write(`signpost rekey: ${opened.where} is now sealed with key id "${sealer.activeKeyId}" (from ${from}${previous && previous !== sealer.activeKeyId ? `; it was "${previous}"` : ""})\n`);
-    for (const record of unopened) process.stderr.write(`signpost rekey: ${record} holds a secret that does not open with it: PUT it again with its secret\n`);
+    if (!sealer) throw new SettingError(`replace-lost-key needs the new key: set SIGNPOST_ENCRYPTION_KEY (openssl rand -base64 32)${opened.folder ? `, or write it to ${join(opened.folder, "encryption-key")} (mode 0600)` : ""}`);
+    const disagree = await keptKeyProblem(sealer, opened.folder, configured);
+    if (disagree) throw new SettingError(`${disagree}: write the new key there, or remove that file first`);
+    const { store, holder } = opened.keyCheck!;
+    const opens = await requireStoreKey(store, sealer, holder(from), () => firstSealedSecret(opened.stores)).then(() => true, () => false);
+    if (opens) throw new SettingError(`the key of ${opened.where} is not lost: what it is sealed with opens with the key from ${from} (key id "${sealer.activeKeyId}"); nothing was replaced (to rotate, list the new key first and the old one after it)`);
+    const { previous, unopened } = await recordStoreKey(store, sealer, opened.stores);
+    const say = (text: string) => process.stderr.write(`signpost replace-lost-key: ${text}\n`);
+    say(`${opened.where} is now sealed with key id "${sealer.activeKeyId}" (from ${from}${previous ? `; "${previous}" is retired` : ""}); start every server of it with this key, and stop any still running with the old one (what it writes, it seals with that)`);
+    for (const record of unopened) say(`${record} holds a secret that does not open with it: PUT it again with its secret`);
     return 0;
   } finally {
     await opened.close();
@@ -119,7 +151,7 @@ async function main(argv: string[]): Promise<number> {
     else if (rest[i]!.startsWith("--store=")) where = rest[i]!.slice("--store=".length);
     else throw new SettingError(`unknown argument ${JSON.stringify(rest[i])}\n${USAGE}`);
   }
-  if (command !== "export" && command !== "import" && command !== "rekey") throw new SettingError(command === undefined || command === "help" || command === "--help" ? USAGE : `unknown command ${JSON.stringify(command)}\n${USAGE}`);
+  if (command !== "export" && command !== "import" && command !== "replace-lost-key") throw new SettingError(command === undefined || command === "help" || command === "--help" ? USAGE : `unknown command ${JSON.stringify(command)}\n${USAGE}`);
   const settings = readSettings(process.env);
   const target = where ?? settings.databaseUrl ?? settings.dataDir;
   if (command === "export") {
@@ -133,7 +165,7 @@ async function main(argv: string[]): Promise<number> {
       await opened.close();
     }
   }
-  if (command === "rekey") return rekey(target, settings.encryptionKey);
+  if (command === "replace-lost-key") return replaceLostKey(target, settings.encryptionKey);
   // The whole file read and checked before the target is opened: a refused import makes no data folder.
   const text = await new Promise<string>((done, fail) => {
     let input = "";
@@ -142,11 +174,8 @@ async function main(argv: string[]): Promise<number> {
   const { resources } = readExport(text, TYPES);
   const folder = isLocal(target) ? databaseFile(target).folder : undefined;
   const { sealer, from } = await sealerFor(settings.encryptionKey, folder);
-  // A data folder that keeps a key of its own: the starts there without the variable seal with that one.
-  const kept = folder === undefined || !settings.encryptionKey ? undefined : await sealerFor(undefined, folder);
-  if (sealer && kept?.sealer && kept.sealer.activeKeyId !== sealer.activeKeyId) {
-    throw new ImportError(`refused: SIGNPOST_ENCRYPTION_KEY (key id "${sealer.activeKeyId}") is not the key the data folder keeps in ${kept.from} (key id "${kept.sealer.activeKeyId}"), which its starts use without the variable; import with that key (nothing was imported)`);
-  }
+  const disagree = await keptKeyProblem(sealer, folder, settings.encryptionKey);
+  if (disagree) throw new ImportError(`refused: ${disagree}; import with that key (nothing was imported)`);
   // Every sealed value must open here (with its record's id, as the service opens it), or nothing is written.
   // A record the service would not read back (written before a rule tightened, say) is imported as it is, as the
   // service keeps it, and named; a secret in the clear is refused.

@@ -4,7 +4,7 @@
 import { randomBase64Url, toBase64 } from "../crypto/encoding.ts";
 import { createSealer, type Sealer, sealedKeyId } from "../crypto/seal.ts";
 import type { ResourceStore } from "../store/store.ts";
-import { checkSharedKey, dataFolderKey, firstSealedSecret, type SealingKeyCheck } from "./shared-key.ts";
+import { checkSharedKey, dataFolderKey, firstSealedSecret, recordStoreKey, type SealingKeyCheck } from "./shared-key.ts";
 
 export interface SecretFiles {
   /** The file's text, or undefined when it does not exist. */
@@ -80,8 +80,9 @@ export function checkFoldersAbove(dataDir: string, folders: readonly { path: str
  * about them (`say` a log line; `announce` the one time a generated admin token is shown). The folder's database
  * keeps which key it is sealed with (`keyCheck`, as a shared PostgreSQL does; before it has one, a secret it holds
  * must open): a start with another key stops, naming it, and none is made over sealed secrets (the file lost, or
- * the variable left out). Else they would not open, and every URL of their accounts would be refused. The key is
- * settled before the admin token, so that such a start makes nothing.
+ * the variable left out). Else they would not open, and every URL of their accounts would be refused. A folder
+ * whose key is gone but that holds nothing sealed (clients only) takes a new one. The key is settled before the
+ * admin token, so that a start that stops makes nothing.
  */
 export async function folderSecrets(
   files: SecretFiles,
@@ -95,18 +96,25 @@ export async function folderSecrets(
   const tokenFile = `${dataDir}/admin-token`;
   const keyFile = `${dataDir}/encryption-key`;
   const check = await keyCheck.get("active");
-  const secret = check ? undefined : await firstSealedSecret(stores);
-  const sealedWith = check?.["key-id"] ?? (secret && sealedKeyId(secret.sealed));
+  const atHand = configured.encryptionKey || (await files.read(keyFile))?.trim();
+  // A secret the store holds: what a key must open before the store has a check, and what no new key is made over.
+  const secret = check && atHand ? undefined : await firstSealedSecret(stores);
   const makeKey = () => {
-    if (sealedWith === undefined) return randomSecret(false);
-    throw new Error(`${dataDir} is sealed with key id "${sealedWith}", and there is no key to open it: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in ${keyFile}; for a key that is lost, see "npm run signpost -- rekey"`);
+    if (!secret) return randomSecret(false);
+    throw new Error(`the secrets in ${dataDir} are sealed with key id "${sealedKeyId(secret.sealed)}", and there is no key to open them: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in ${keyFile}; for a key that is lost, see "npm run signpost -- replace-lost-key"`);
   };
   // Sealing key for secrets at rest: generated once and kept beside the data (back it up apart from it).
   const key = await keptSecret(files, { configured: configured.encryptionKey, path: keyFile, make: makeKey });
   if (key.source === "file") say({ message: "SIGNPOST_ENCRYPTION_KEY read from file", file: keyFile });
   if (key.source === "generated") say({ message: "generated an encryption key for secrets at rest", file: keyFile });
   const sealer = await createSealer(key.value); // a bad key stops the start with its reason
-  await checkSharedKey(keyCheck, sealer, dataFolderKey(dataDir, key.source === "environment" ? "SIGNPOST_ENCRYPTION_KEY" : keyFile), async () => secret);
+  if (check && key.source === "generated") {
+    // Its key gone with nothing sealed with it: the new one is the folder's, the old one retired.
+    await recordStoreKey(keyCheck, sealer, {});
+    say({ level: "warn", message: "the data folder's encryption key was gone, and nothing was sealed with it: it has a new one", file: keyFile, retired: check["key-id"] });
+  } else {
+    await checkSharedKey(keyCheck, sealer, dataFolderKey(dataDir, key.source === "environment" ? "SIGNPOST_ENCRYPTION_KEY" : keyFile), async () => secret);
+  }
   const admin = await keptSecret(files, { configured: configured.adminToken, path: tokenFile, make: () => randomSecret(true) });
   if (admin.source === "file") say({ message: "SIGNPOST_ADMIN_TOKEN read from file", file: tokenFile });
   if (admin.source === "generated") announce(`signpost: generated an admin token, kept in ${tokenFile} (mode 0600):\n${admin.value}\n`);

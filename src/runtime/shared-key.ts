@@ -77,7 +77,7 @@ function checkOf(keyId: string, sealed: string, previous: SealingKeyCheck | null
 }
 
 /**
- * Makes `sealer`'s first key the store's, whatever it was (`npm run signpost -- rekey`, for a key that is lost), and
+ * Makes `sealer`'s first key the store's, whatever it was (`npm run signpost -- replace-lost-key`, for a key that is lost), and
  * names the records whose secrets do not open with it (to be stored again). The key it replaces is retired: a start
  * that still puts it first is refused.
  */
@@ -97,30 +97,36 @@ export async function requireStoreKey(store: ResourceStore<SealingKeyCheck>, sea
   const check = await store.get("active");
   if (check) {
     const why = await opening(sealer, check.sealed, CONTEXT, TEXT);
-    if (why) throw new Error(holder.mismatch(check["key-id"], why));
+    if (why) throw new Error(holder.mismatch(check["key-id"], why, "check"));
     return check;
   }
   const secret = await firstSecret();
   if (secret) {
     const why = await opening(sealer, secret.sealed, secret.context);
-    if (why) throw new Error(holder.mismatch(sealedKeyId(secret.sealed), why));
+    if (why) throw new Error(holder.mismatch(sealedKeyId(secret.sealed), why, "secret"));
   }
   return null;
 }
 
 /** How a refusal names the store and what seals into it. */
 export interface KeyHolder {
-  /** The store's key id `theirs` does not open with this key: it `opened` ("does not have" it, or "has under that id with other bytes"). */
-  mismatch(theirs: string, opened: string): string;
+  /**
+   * The store's key id `theirs` does not open with this key: it `opened` ("does not have" it, or "has under that id
+   * with other bytes"). `seen` in the store's check, or (none yet) on a secret it holds.
+   */
+  mismatch(theirs: string, opened: string, seen: "check" | "secret"): string;
   /** This key list puts first `mine`, a key the store rotated away from (it seals with `theirs`). */
   rotatedAway(mine: string, theirs: string): string;
 }
 
+const LOST = 'for a key that is lost, see "npm run signpost -- replace-lost-key"';
 
 /** A database that replicas share (PostgreSQL). */
 export const REPLICAS: KeyHolder = {
-  mismatch: (theirs, opened) =>
-    `SIGNPOST_ENCRYPTION_KEY does not match the database's: its other replicas seal with key id "${theirs}", which this one ${opened}; every replica needs the same SIGNPOST_ENCRYPTION_KEY (to rotate, in two rolling steps: the old key first and the new one after it on every replica, then the new one first)`,
+  mismatch: (theirs, opened, seen) =>
+    seen === "check"
+      ? `SIGNPOST_ENCRYPTION_KEY does not match the database's: its other replicas seal with key id "${theirs}", which this one ${opened}; every replica needs the same SIGNPOST_ENCRYPTION_KEY (to rotate, in two rolling steps: the old key first and the new one after it on every replica, then the new one first)`
+      : `SIGNPOST_ENCRYPTION_KEY does not match the database's: its secrets are sealed with key id "${theirs}", which this one ${opened}; set it to the key they were sealed with (${LOST})`,
   rotatedAway: (mine, theirs) =>
     `SIGNPOST_ENCRYPTION_KEY puts key id "${mine}" first, which the database's replicas rotated away from (they seal with "${theirs}"): list "${theirs}" first, as the other replicas do`,
 };
@@ -134,8 +140,8 @@ export function dataFolderKey(dataDir: string, from: string): KeyHolder {
   const keyFile = `${dataDir}/encryption-key`;
   const fix = from === "SIGNPOST_ENCRYPTION_KEY" ? `set SIGNPOST_ENCRYPTION_KEY to that key (or leave it unset, if ${keyFile} holds it)` : `put that key back in ${keyFile} (or set SIGNPOST_ENCRYPTION_KEY to it)`;
   return {
-    mismatch: (theirs, opened) =>
-      `the encryption key (${from}) does not match the data folder's: ${dataDir} is sealed with key id "${theirs}", which this key ${opened}; ${fix}. To rotate, list the new key first and the old one after it; for a key that is lost, see "npm run signpost -- rekey"`,
+    mismatch: (theirs, opened, seen) =>
+      `the encryption key (${from}) does not match the data folder's: ${seen === "check" ? `${dataDir} is sealed with key id "${theirs}"` : `the secrets in ${dataDir} are sealed with key id "${theirs}"`}, which this key ${opened}; ${fix}. To rotate, list the new key first and the old one after it; ${LOST}`,
     rotatedAway: (mine, theirs) =>
       `the encryption key (${from}) puts key id "${mine}" first, which the data folder ${dataDir} rotated away from (it seals with "${theirs}"): list "${theirs}" first`,
   };
@@ -160,7 +166,7 @@ export async function checkSharedKey(
   const { previous } = await store.put("active", (stored) => stored ?? mine(null, sealed));
   if (!previous) return "recorded";
   const opened = await opening(sealer, previous.sealed, CONTEXT, TEXT); // another start may have recorded it since
-  if (opened) throw new Error(holder.mismatch(previous["key-id"], opened));
+  if (opened) throw new Error(holder.mismatch(previous["key-id"], opened, "check"));
   if (previous["key-id"] === sealer.activeKeyId) return "matches";
   // Holding both keys does not say which is newer: a replica still set up for the rotation's first step (the old key
   // first) would move every replica back to the old key, which those that dropped it cannot open.

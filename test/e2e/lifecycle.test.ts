@@ -122,7 +122,7 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
     }
   });
 
-  it("stops rather than serve secrets it cannot open: started with another key than its data folder is sealed with, or with none left; rekey for a key that is lost (a review, 2026-12-02)", async () => {
+  it("stops rather than serve secrets it cannot open: started with another key than its data folder is sealed with, or with none left; replace-lost-key for a key that is lost (a review, 2026-12-02)", async () => {
     const [dataDir, remove] = tempDataDir(`sealed-${runtime}`);
     const otherKey = `other:${btoa("another-32-byte-encryption-key!!")}`;
     try {
@@ -134,11 +134,11 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
         // Another key: before, the server started and refused every URL of the account (its secret did not open).
         const other = await failedStart({ ...env, PORT: "0", SIGNPOST_ENCRYPTION_KEY: otherKey }, dataDir);
         expect(other.code).toBe(1);
-        expectOneLine(other.stderr, /^the encryption key \(SIGNPOST_ENCRYPTION_KEY\) does not match the data folder's: .*sealed-[\w-]+ is sealed with key id "test", which this key does not have; set SIGNPOST_ENCRYPTION_KEY to that key/);
+        expectOneLine(other.stderr, /^the encryption key \(SIGNPOST_ENCRYPTION_KEY\) does not match the data folder's: .*sealed-[\w-]+ (is|are) sealed with key id "test", which this key does not have; set SIGNPOST_ENCRYPTION_KEY to that key/);
         // No key at all (the variable left out, none kept in the folder): no new key, nor admin token, is made.
         const none = await failedStart({ PORT: "0", SIGNPOST_ADMIN_TOKEN: "", SIGNPOST_ENCRYPTION_KEY: "" }, dataDir);
         expect(none.code).toBe(1);
-        expectOneLine(none.stderr, /^.*sealed-[\w-]+ is sealed with key id "test", and there is no key to open it: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in .*encryption-key; for a key that is lost, see "npm run signpost -- rekey"$/);
+        expectOneLine(none.stderr, /^the secrets in .*sealed-[\w-]+ are sealed with key id "test", and there is no key to open them: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in .*encryption-key; for a key that is lost, see "npm run signpost -- replace-lost-key"$/);
         expect(readdirSync(dataDir).filter((name) => !name.startsWith("accounts.kv"))).toEqual([]);
       };
       await refusals();
@@ -160,12 +160,19 @@ describe.each(["node", "deno"] as const)("%s", (runtime) => {
         expect(await again.stop()).toBe(0);
       }
 
-      // The key lost for good: rekey gives the folder a new one and names the account to PUT again.
+      // A key that is not lost is not replaced: the one the folder keeps opens it; another variable disagrees with it.
+      const notLost = await cli(["replace-lost-key"], { SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ENCRYPTION_KEY: "" });
+      expect(notLost.code, notLost.stderr).toBe(2);
+      expect(notLost.stderr).toContain(`is not lost: what it is sealed with opens with the key from ${join(dataDir, "encryption-key")}`);
+      const disagrees = await cli(["replace-lost-key"], { SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ENCRYPTION_KEY: otherKey });
+      expect(disagrees.code, disagrees.stderr).toBe(2);
+      expect(disagrees.stderr).toContain('SIGNPOST_ENCRYPTION_KEY (key id "other") is not the key the data folder keeps in');
+      // The key lost for good: the folder is given a new one, and the account to PUT again is named.
       rmSync(join(dataDir, "encryption-key"));
-      const rekeyed = await cli(["rekey"], { SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ENCRYPTION_KEY: otherKey });
-      expect(rekeyed.code, rekeyed.stderr).toBe(0);
-      expect(rekeyed.stderr).toContain(`is now sealed with key id "other" (from SIGNPOST_ENCRYPTION_KEY; it was "test")`);
-      expect(rekeyed.stderr).toContain("AwsAccount/sealed holds a secret that does not open with it: PUT it again with its secret");
+      const replaced = await cli(["replace-lost-key"], { SIGNPOST_DATA_DIR: dataDir, SIGNPOST_ENCRYPTION_KEY: otherKey });
+      expect(replaced.code, replaced.stderr).toBe(0);
+      expect(replaced.stderr).toContain(`is now sealed with key id "other" (from SIGNPOST_ENCRYPTION_KEY; "test" is retired)`);
+      expect(replaced.stderr).toContain("AwsAccount/sealed holds a secret that does not open with it: PUT it again with its secret");
       const renewed = await startService(runtime, { dataDir, env: { ...env, SIGNPOST_ENCRYPTION_KEY: otherKey } });
       try {
         expect((await url(renewed)).status).toBe(503); // until the account is stored again

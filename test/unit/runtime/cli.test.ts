@@ -196,7 +196,7 @@ describe("export and import", () => {
       // The folder's secrets now open with that key only: another one is refused (a start with it would open none).
       const other = await signpost(["import", "--store", target], { env: { SIGNPOST_ENCRYPTION_KEY: `other:${Buffer.alloc(32, 7).toString("base64")}` }, input: exported.stdout.replace(sealedSecret, await otherSealer.seal(PLAIN_SECRET, "AwsAccount/keys")) });
       expect(other.code, other.stderr).toBe(2);
-      expect(other.stderr).toContain(`does not match the data folder's: ${target} is sealed with key id "test"`);
+      expect(other.stderr).toContain(`does not match the data folder's: the secrets in ${target} are sealed with key id "test"`);
       expect(other.stderr).toContain("nothing was imported");
     }
     // Nor is a key other than the one the folder keeps (its starts without the variable use the kept one).

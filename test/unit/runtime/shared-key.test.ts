@@ -81,7 +81,7 @@ describe("the shared sealing key", () => {
   it("before a store has a check, takes none that cannot open a secret it holds (an import, or a version before the check), and records nothing then (a review, 2026-12-02)", async () => {
     const { keyCheck, firstSecret } = await sealedStore(key("k1", 1), false);
     const holder = dataFolderKey("/data", "SIGNPOST_ENCRYPTION_KEY");
-    await expect(checkSharedKey(keyCheck, await createSealer(key("k2", 2)), holder, firstSecret)).rejects.toThrow('/data is sealed with key id "k1", which this key does not have');
+    await expect(checkSharedKey(keyCheck, await createSealer(key("k2", 2)), holder, firstSecret)).rejects.toThrow('the secrets in /data are sealed with key id "k1", which this key does not have');
     await expect(checkSharedKey(keyCheck, await createSealer(key("k1", 9)), holder, firstSecret)).rejects.toThrow('"k1", which this key has under that id with other bytes');
     expect(await keyCheck.get("active")).toBeNull();
     expect(await checkSharedKey(keyCheck, await createSealer(key("k1", 1)), holder, firstSecret)).toBe("recorded");
@@ -95,7 +95,7 @@ describe("the shared sealing key", () => {
     expect(await keyCheck.get("active")).toEqual(before); // a rotation list: checked, not moved to k2
     await expect(requireStoreKey(keyCheck, await createSealer(key("k2", 2)), holder, firstSecret)).rejects.toThrow('is sealed with key id "k1"');
     const empty = memoryStore<SealingKeyCheck>();
-    await expect(requireStoreKey(empty, await createSealer(key("k2", 2)), holder, firstSecret)).rejects.toThrow('is sealed with key id "k1"');
+    await expect(requireStoreKey(empty, await createSealer(key("k2", 2)), holder, firstSecret)).rejects.toThrow('the secrets in /data are sealed with key id "k1"');
     expect(await requireStoreKey(empty, await createSealer(key("k2", 2)), holder, async () => undefined)).toBeNull();
     expect(await empty.get("active")).toBeNull();
   });
@@ -126,12 +126,26 @@ describe("a data folder's secrets (folderSecrets)", () => {
     for (const check of [true, false]) {
       const { keyCheck, stores } = await sealedStore(key("k1", 1), check);
       const files = filesIn();
-      await expect(folderSecrets(files, "/data", configured(), keyCheck, stores, quiet, quiet)).rejects.toThrow('/data is sealed with key id "k1", and there is no key to open it: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in /data/encryption-key');
+      await expect(folderSecrets(files, "/data", configured(), keyCheck, stores, quiet, quiet)).rejects.toThrow('the secrets in /data are sealed with key id "k1", and there is no key to open them: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in /data/encryption-key');
       expect(files.files.size).toBe(0);
       // The file put back, or the variable set: it opens.
       expect((await folderSecrets(filesIn({ "/data/encryption-key": `${key("k1", 1)}\n` }), "/data", configured(), keyCheck, stores, quiet, quiet)).sealer.activeKeyId).toBe("k1");
       expect((await folderSecrets(filesIn(), "/data", configured(key("k1", 1)), keyCheck, stores, quiet, quiet)).sealer.activeKeyId).toBe("k1");
     }
+  });
+
+  it("takes a new key when its key is gone and nothing is sealed with it (clients only), retiring the old one (a review, 2026-12-02)", async () => {
+    const keyCheck = memoryStore<SealingKeyCheck>();
+    await checkSharedKey(keyCheck, await createSealer(key("k1", 1)));
+    const said: Record<string, string>[] = [];
+    const files = filesIn();
+    const { sealer } = await folderSecrets(files, "/data", configured(), keyCheck, { AwsAccount: memoryStore() }, (entry) => said.push(entry), quiet);
+    expect(files.files.has("/data/encryption-key")).toBe(true);
+    expect((await keyCheck.get("active"))?.["key-id"]).toBe(sealer.activeKeyId);
+    expect(said).toContainEqual(expect.objectContaining({ level: "warn", retired: "k1" }));
+    await expect(checkSharedKey(keyCheck, await createSealer(key("k1", 1)))).rejects.toThrow(); // the old key is not taken back
+    // But a key given that is not the folder's is still refused: it is not gone, it is another.
+    await expect(folderSecrets(filesIn(), "/data", configured(key("k3", 3)), keyCheck, {}, quiet, quiet)).rejects.toThrow("does not match the data folder's");
   });
 
   it("names where the wrong key came from and what to do about it", async () => {

@@ -6,7 +6,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { openKv } from "@deno/kv";
 import { HttpError } from "../../../src/errors.ts";
-import { afterAll, describe, expect, it } from "vitest";
+import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import type { AwsAccount } from "../../../src/domain/account.ts";
 import { denoKvStore } from "../../../src/store/kv.ts";
 import { cachedStore, MAX_ENTRIES } from "../../../src/store/cache.ts";
@@ -28,8 +28,13 @@ const workersKv = async (): Promise<WorkersKvLike> => {
   return (await miniflare.getKVNamespace("ACCOUNTS")) as unknown as WorkersKvLike;
 };
 
-// One PostgreSQL cluster and database, started on first use; each test takes its own resource type.
+// One PostgreSQL cluster and database; each test takes its own resource type.
 const pg = postgresClients(afterAll);
+// workerd and the cluster started before the tests, under a start-up's time limit: started by a store's first
+// test, they took its 5 s (and the next two tests') when the machine was busy (a flake, 2026-12-01 and -02).
+beforeAll(async () => {
+  await Promise.all([workersKv(), pg.postgresJs(), pg.nodePg()]);
+}, 120_000);
 
 const stores: Parameters<typeof storeContract>[] = [
   ["memory", async () => memoryStore<AwsAccount>()],
