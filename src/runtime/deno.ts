@@ -18,7 +18,7 @@ import { denoKvStore } from "../store/kv.ts";
 import { denoIo, readEnv } from "./deno-io.ts";
 import { checkDataFolder, folderSecrets, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, type PostgresStores, serverRdsIam } from "./postgres.ts";
-import type { SealingKeyCheck } from "./shared-key.ts";
+import { type SealingKeyCheck, secretStores } from "./shared-key.ts";
 import { midstateSha256 } from "./node-crypto.ts";
 import { answersPerTurn, linesPerTurn } from "./per-turn.ts";
 
@@ -70,6 +70,12 @@ async function main() {
   let sealer = shared?.sealer;
   // On a data folder, the file in it (opened once the folder is judged); on Deno Deploy, its own KV.
   let kv: Deno.Kv | undefined;
+  const kvStores = (db: Deno.Kv) => ({
+    accounts: denoKvStore<AwsAccount>(db, "AwsAccount"),
+    clients: denoKvStore<Client>(db, "Client"),
+    introspectors: denoKvStore<TokenIntrospector>(db, "TokenIntrospector"),
+  });
+  let stores: Pick<PostgresStores, "accounts" | "clients" | "introspectors"> | undefined = shared?.db;
   if (dataDir) {
     await Deno.mkdir(dataDir, { recursive: true, mode: 0o700 });
     const folder = await Deno.stat(dataDir);
@@ -79,23 +85,19 @@ async function main() {
     checkDataFolder(dataDir, { mode: folder.mode ?? 0, uid: folder.uid }, me, logToStderr);
     // Outside Deno Deploy, kept in the data folder as Node keeps them: one folder, either runtime.
     kv = await Deno.openKv(await privateDatabase(`${dataDir}/accounts.kv`));
-    const sealed = { AwsAccount: denoKvStore(kv, "AwsAccount"), TokenIntrospector: denoKvStore(kv, "TokenIntrospector") };
-    const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), sealed, logToStderr, (text) => console.error(text.trimEnd()));
+    stores = kvStores(kv);
+    const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), secretStores(stores), logToStderr, (text) => console.error(text.trimEnd()));
     token = adminToken(kept.adminToken);
     sealer = kept.sealer;
   } else if (!shared) {
     // On Deno Deploy without SIGNPOST_ADMIN_TOKEN every route but /health answers 503 (fail closed); without
     // SIGNPOST_ENCRYPTION_KEY, storing or using a secret does.
     kv = await Deno.openKv();
+    stores = kvStores(kv);
     sealer = await sealerFrom(settings.encryptionKey);
   }
-  const stores: Pick<PostgresStores, "accounts" | "clients" | "introspectors"> = shared?.db ?? {
-    accounts: denoKvStore<AwsAccount>(kv!, "AwsAccount"),
-    clients: denoKvStore<Client>(kv!, "Client"),
-    introspectors: denoKvStore<TokenIntrospector>(kv!, "TokenIntrospector"),
-  };
   const app = compose({
-    ...stores,
+    ...stores!,
     ...(shared ? { changes: shared.db.changes } : {}),
     sealer: sealer!,
     // Deno's node:crypto answers synchronously: 3x the URLs per second of its Web Crypto (awaited on a worker thread).

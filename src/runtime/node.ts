@@ -17,7 +17,7 @@ import { defaultChain } from "../credentials/chain.ts";
 import { denoKvStore } from "../store/kv.ts";
 import { checkDataFolder, checkFoldersAbove, folderSecrets, foldersAbove, type SecretFiles } from "./kept-secret.ts";
 import { openSharedDatabase, type PostgresFactory, serverRdsIam } from "./postgres.ts";
-import type { SealingKeyCheck } from "./shared-key.ts";
+import { type SealingKeyCheck, secretStores } from "./shared-key.ts";
 import { nodeSha256 } from "./node-crypto.ts";
 import { nodeIo, privateDatabase } from "./node-io.ts";
 import { answersPerTurn, linesPerTurn } from "./per-turn.ts";
@@ -64,7 +64,7 @@ async function storage(settings: ReturnType<typeof readSettings>, io: HostIO, lo
   checkDataFolder(dataDir, statSync(dataDir), me, say);
   const kv = await openKv(privateDatabase(join(dataDir, "accounts.kv")));
   const stores = { accounts: denoKvStore<AwsAccount>(kv, "AwsAccount"), clients: denoKvStore<Client>(kv, "Client"), introspectors: denoKvStore<TokenIntrospector>(kv, "TokenIntrospector") };
-  const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), { AwsAccount: stores.accounts, TokenIntrospector: stores.introspectors }, say, (text) => process.stderr.write(text));
+  const kept = await folderSecrets(files, dataDir, settings, denoKvStore<SealingKeyCheck>(kv, "SealingKey"), secretStores(stores), say, (text) => process.stderr.write(text));
   return {
     ...stores,
     changes: undefined,

@@ -15,7 +15,7 @@ import type { TokenIntrospector } from "../domain/introspector.ts";
 import { databaseError, migrate, postgresChanges, postgresStore, type SqlClient, type SqlListen } from "../store/postgres.ts";
 import type { ChangeFeed, ResourceStore } from "../store/store.ts";
 import { nodeSha256 } from "./node-crypto.ts";
-import { checkSharedKey, firstSealedSecret, REPLICAS, type SealingKeyCheck } from "./shared-key.ts";
+import { checkSharedKey, firstSealedSecret, REPLICAS, type SealingKeyCheck, secretStores } from "./shared-key.ts";
 
 /** The part of the `postgres` package (postgres.js) used here. */
 export interface PostgresJs {
@@ -183,7 +183,7 @@ export async function openSharedDatabase(postgres: PostgresFactory, settings: Pi
   const sealer = await createSealer(encryptionKey).catch((error: unknown) => Promise.reject(new Error(error instanceof Error ? error.message : String(error))));
   const db = await openPostgres(postgres, settings.databaseUrl!, settings.databaseAuth === "rds-iam" && iam ? iam() : undefined);
   try {
-    await checkSharedKey(db.store<SealingKeyCheck>("SealingKey"), sealer, REPLICAS, () => firstSealedSecret({ AwsAccount: db.accounts, TokenIntrospector: db.introspectors }));
+    await checkSharedKey(db.store<SealingKeyCheck>("SealingKey"), sealer, REPLICAS, () => firstSealedSecret(secretStores(db)));
   } catch (error) {
     await db.close().catch(() => {});
     throw error;

@@ -38,6 +38,12 @@ export interface StoredSecret {
 
 type Stores = Record<string, Pick<ResourceStore<Resource>, "list">>;
 
+/** A server's stores by the type of record they hold, for the ones that hold sealed secrets. */
+export const secretStores = (stores: { accounts: Pick<ResourceStore<Resource>, "list">; introspectors: Pick<ResourceStore<Resource>, "list"> }): Stores => ({
+  AwsAccount: stores.accounts,
+  TokenIntrospector: stores.introspectors,
+});
+
 /** The sealed secrets among the records of `stores` (by type). */
 async function* sealedSecrets(stores: Stores): AsyncGenerator<StoredSecret> {
   for (const [type, store] of Object.entries(stores)) {
@@ -77,9 +83,9 @@ function checkOf(keyId: string, sealed: string, previous: SealingKeyCheck | null
 }
 
 /**
- * Makes `sealer`'s first key the store's, whatever it was (`npm run signpost -- replace-lost-key`, for a key that is lost), and
- * names the records whose secrets do not open with it (to be stored again). The key it replaces is retired: a start
- * that still puts it first is refused.
+ * Makes `sealer`'s first key the store's, whatever it was (`npm run signpost -- replace-lost-key`, for a key that is
+ * lost), and names the records whose secrets do not open with it (to be stored again). The key it replaces is
+ * retired: a start that still puts it first is refused.
  */
 export async function recordStoreKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, stores: Stores, now = Date.now): Promise<{ previous: string | undefined; unopened: string[] }> {
   const sealed = await sealer.seal(TEXT, CONTEXT);
