@@ -133,10 +133,11 @@ async function replaceLostKey(target: string, configured: string | undefined): P
     const { store, holder } = opened.keyCheck!;
     const opens = await requireStoreKey(store, sealer, holder(from), () => firstSealedSecret(opened.stores)).then(() => true, () => false);
     if (opens) throw new SettingError(`the key of ${opened.where} is not lost: what it is sealed with opens with the key from ${from} (key id "${sealer.activeKeyId}"); nothing was replaced (to rotate, list the new key first and the old one after it)`);
-    const { previous, unopened } = await recordStoreKey(store, sealer, opened.stores);
+    const { previous, unopened, underOlder } = await recordStoreKey(store, sealer, opened.stores);
     const say = (text: string) => process.stderr.write(`signpost replace-lost-key: ${text}\n`);
     say(`${opened.where} is now sealed with key id "${sealer.activeKeyId}" (from ${from}${previous ? `; "${previous}" is retired` : ""}); start every server of it with this key, and stop any still running with the old one (what it writes, it seals with that)`);
     for (const record of unopened) say(`${record} holds a secret that does not open with it: PUT it again with its secret`);
+    for (const record of underOlder) say(`${record} is sealed with a key listed after the first: PUT it again before that key is dropped`);
     return 0;
   } finally {
     await opened.close();

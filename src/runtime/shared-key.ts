@@ -87,12 +87,22 @@ function checkOf(keyId: string, sealed: string, previous: SealingKeyCheck | null
  * lost), and names the records whose secrets do not open with it (to be stored again). The key it replaces is
  * retired: a start that still puts it first is refused.
  */
-export async function recordStoreKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, stores: Stores, now = Date.now): Promise<{ previous: string | undefined; unopened: string[] }> {
+export async function recordStoreKey(
+  store: ResourceStore<SealingKeyCheck>,
+  sealer: Sealer,
+  stores: Stores,
+  now = Date.now,
+): Promise<{ previous: string | undefined; unopened: string[]; underOlder: string[] }> {
   const sealed = await sealer.seal(TEXT, CONTEXT);
   const { previous } = await store.put("active", (stored) => checkOf(sealer.activeKeyId, sealed, stored, now));
+  // What does not open, and what opens only with a key listed after the first (to be sealed again before it is dropped).
   const unopened: string[] = [];
-  for await (const secret of sealedSecrets(stores)) if (await opening(sealer, secret.sealed, secret.context)) unopened.push(secret.context);
-  return { previous: previous?.["key-id"], unopened };
+  const underOlder: string[] = [];
+  for await (const secret of sealedSecrets(stores)) {
+    if (await opening(sealer, secret.sealed, secret.context)) unopened.push(secret.context);
+    else if (sealedKeyId(secret.sealed) !== sealer.activeKeyId) underOlder.push(`${secret.context} (key id "${sealedKeyId(secret.sealed)}")`);
+  }
+  return { previous: previous?.["key-id"], unopened, underOlder };
 }
 
 /**

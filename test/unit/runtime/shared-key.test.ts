@@ -103,7 +103,9 @@ describe("the shared sealing key", () => {
   it("takes a new key by rekey, retiring the lost one and naming the records to store again", async () => {
     const { keyCheck, stores } = await sealedStore(key("k1", 1), true);
     const fresh = await createSealer(key("k2", 2));
-    expect(await recordStoreKey(keyCheck, fresh, stores)).toEqual({ previous: "k1", unopened: ["AwsAccount/a"] });
+    expect(await recordStoreKey(keyCheck, fresh, stores)).toEqual({ previous: "k1", unopened: ["AwsAccount/a"], underOlder: [] });
+    // With the old key still listed after the new one: nothing is lost, but the account is named, to be sealed again.
+    expect(await recordStoreKey(memoryStore<SealingKeyCheck>(), await createSealer(`${key("k2", 2)},${key("k1", 1)}`), stores)).toEqual({ previous: undefined, unopened: [], underOlder: ['AwsAccount/a (key id "k1")'] });
     expect(await checkSharedKey(keyCheck, fresh)).toBe("matches");
     await expect(checkSharedKey(keyCheck, await createSealer(key("k1", 1)))).rejects.toThrow('seal with key id "k2"');
     await expect(checkSharedKey(keyCheck, await createSealer(`${key("k1", 1)},${key("k2", 2)}`))).rejects.toThrow("rotated away from");
