@@ -17,7 +17,7 @@ import { denoKvStore } from "../store/kv.ts";
 import type { Resource, ResourceStore } from "../store/store.ts";
 import { exportLines, ImportError, importResources, readExport } from "../store/transfer.ts";
 import { openPostgres, type PostgresFactory } from "./postgres.ts";
-import { dataFolderKey, firstSealedSecret, type KeyHolder, recordStoreKey, REPLICAS, requireStoreKey, type SealingKeyCheck, SECRET_OF } from "./shared-key.ts";
+import { dataFolderKey, firstSealedSecret, type KeyHolder, recordStoreKey, REPLICAS, requireStoreKey, sameKey, type SealingKeyCheck, SECRET_OF, storeKeyProblem } from "./shared-key.ts";
 import { privateDatabase } from "./node-io.ts";
 
 const TYPES = ["AwsAccount", "Client", "TokenIntrospector"] as const;
@@ -97,12 +97,6 @@ async function sealerFor(configured: string | undefined, folder: string | undefi
   return { from: "" };
 }
 
-/** Do two sealers seal with the same key (its id and its bytes)? Each opens what the other seals. */
-async function sameKey(a: Sealer, b: Sealer): Promise<boolean> {
-  const opens = async (from: Sealer, to: Sealer) => to.unseal(await from.seal("signpost key probe", "probe"), "probe").then(() => true, () => false);
-  return (await opens(a, b)) && (await opens(b, a));
-}
-
 /**
  * A data folder that keeps a key of its own: the starts there without SIGNPOST_ENCRYPTION_KEY seal with that one,
  * so the key the variable gives must be it. The reason when it is not.
@@ -131,8 +125,9 @@ async function replaceLostKey(target: string, configured: string | undefined): P
     const disagree = await keptKeyProblem(sealer, opened.folder, configured);
     if (disagree) throw new SettingError(`${disagree}: write the new key there, or remove that file first`);
     const { store, holder } = opened.keyCheck!;
-    const opens = await requireStoreKey(store, sealer, holder(from), () => firstSealedSecret(opened.stores)).then(() => true, () => false);
-    if (opens) throw new SettingError(`the key of ${opened.where} is not lost: what it is sealed with opens with the key from ${from} (key id "${sealer.activeKeyId}"); nothing was replaced (to rotate, list the new key first and the old one after it)`);
+    // Only a key that does not open it counts as lost: a store that cannot be read throws, and replaces nothing.
+    const { problem } = await storeKeyProblem(store, sealer, holder(from), () => firstSealedSecret(opened.stores));
+    if (!problem) throw new SettingError(`the key of ${opened.where} is not lost: what it is sealed with opens with the key from ${from} (key id "${sealer.activeKeyId}"); nothing was replaced (to rotate, list the new key first and the old one after it)`);
     const { previous, unopened, underOlder } = await recordStoreKey(store, sealer, opened.stores);
     const say = (text: string) => process.stderr.write(`signpost replace-lost-key: ${text}\n`);
     say(`${opened.where} is now sealed with key id "${sealer.activeKeyId}" (from ${from}${previous ? `; "${previous}" is retired` : ""}); start every server of it with this key, and stop any still running with the old one (what it writes, it seals with that)`);

@@ -4,7 +4,7 @@
 import { randomBase64Url, toBase64 } from "../crypto/encoding.ts";
 import { createSealer, type Sealer, sealedKeyId } from "../crypto/seal.ts";
 import type { ResourceStore } from "../store/store.ts";
-import { checkSharedKey, dataFolderKey, firstSealedSecret, recordStoreKey, type SealingKeyCheck } from "./shared-key.ts";
+import { checkSharedKey, dataFolderKey, firstSealedSecret, recordStoreKey, type SealingKeyCheck, type StoredSecret } from "./shared-key.ts";
 
 export interface SecretFiles {
   /** The file's text, or undefined when it does not exist. */
@@ -18,12 +18,12 @@ type SecretSource = "environment" | "file" | "generated";
 /** 32 random bytes, base64 (url-safe without padding when `url`). */
 const randomSecret = (url: boolean): string => (url ? randomBase64Url(32) : toBase64(crypto.getRandomValues(new Uint8Array(32))));
 
-async function keptSecret(files: SecretFiles, options: { configured: string | undefined; path: string; make: () => string }): Promise<{ value: string; source: SecretSource }> {
+async function keptSecret(files: SecretFiles, options: { configured: string | undefined; path: string; make: () => string | Promise<string> }): Promise<{ value: string; source: SecretSource }> {
   if (options.configured) return { value: options.configured, source: "environment" };
   for (let attempt = 0; attempt < 2; attempt++) {
     const stored = (await files.read(options.path))?.trim();
     if (stored) return { value: stored, source: "file" };
-    const value = options.make();
+    const value = await options.make();
     try {
       await files.create(options.path, `${value}\n`);
       return { value, source: "generated" };
@@ -96,10 +96,12 @@ export async function folderSecrets(
   const tokenFile = `${dataDir}/admin-token`;
   const keyFile = `${dataDir}/encryption-key`;
   const check = await keyCheck.get("active");
-  const atHand = configured.encryptionKey || (await files.read(keyFile))?.trim();
-  // A secret the store holds: what a key must open before the store has a check, and what no new key is made over.
-  const secret = check && atHand ? undefined : await firstSealedSecret(stores);
-  const makeKey = () => {
+  // A secret the store holds, looked for once and only when needed: what a key must open before the store has a
+  // check, and what no new key is made over.
+  let found: Promise<StoredSecret | undefined> | undefined;
+  const firstSecret = () => (found ??= firstSealedSecret(stores));
+  const makeKey = async () => {
+    const secret = await firstSecret();
     if (!secret) return randomSecret(false);
     throw new Error(`the secrets in ${dataDir} are sealed with key id "${sealedKeyId(secret.sealed)}", and there is no key to open them: set SIGNPOST_ENCRYPTION_KEY to that key, or put it back in ${keyFile}; for a key that is lost, see "npm run signpost -- replace-lost-key"`);
   };
@@ -113,7 +115,7 @@ export async function folderSecrets(
     await recordStoreKey(keyCheck, sealer, {});
     say({ level: "warn", message: "the data folder's encryption key was gone, and nothing was sealed with it: it has a new one", file: keyFile, retired: check["key-id"] });
   } else {
-    await checkSharedKey(keyCheck, sealer, dataFolderKey(dataDir, key.source === "environment" ? "SIGNPOST_ENCRYPTION_KEY" : keyFile), async () => secret);
+    await checkSharedKey(keyCheck, sealer, dataFolderKey(dataDir, key.source === "environment" ? "SIGNPOST_ENCRYPTION_KEY" : keyFile), firstSecret);
   }
   const admin = await keptSecret(files, { configured: configured.adminToken, path: tokenFile, make: () => randomSecret(true) });
   if (admin.source === "file") say({ message: "SIGNPOST_ADMIN_TOKEN read from file", file: tokenFile });

@@ -106,22 +106,31 @@ export async function recordStoreKey(
 }
 
 /**
- * Throws the reason when `sealer` cannot open what the store is sealed with: its check, else (none recorded yet) a
- * secret it holds. Writes nothing (the CLI's import, which seals nothing of its own). The check, or null.
+ * Why `sealer` cannot open what the store is sealed with (its check, else, none recorded yet, a secret it holds), or
+ * undefined when it can; the check, or null. Reads only: a store that cannot be read throws as it does.
  */
-export async function requireStoreKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, holder: KeyHolder, firstSecret: () => Promise<StoredSecret | undefined>): Promise<SealingKeyCheck | null> {
+export async function storeKeyProblem(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, holder: KeyHolder, firstSecret: () => Promise<StoredSecret | undefined>): Promise<{ problem?: string; check: SealingKeyCheck | null }> {
   const check = await store.get("active");
   if (check) {
     const why = await opening(sealer, check.sealed, CONTEXT, TEXT);
-    if (why) throw new Error(holder.mismatch(check["key-id"], why, "check"));
-    return check;
+    return why ? { problem: holder.mismatch(check["key-id"], why, "check"), check } : { check };
   }
   const secret = await firstSecret();
-  if (secret) {
-    const why = await opening(sealer, secret.sealed, secret.context);
-    if (why) throw new Error(holder.mismatch(sealedKeyId(secret.sealed), why, "secret"));
-  }
-  return null;
+  const why = secret && (await opening(sealer, secret.sealed, secret.context));
+  return why ? { problem: holder.mismatch(sealedKeyId(secret!.sealed), why, "secret"), check } : { check };
+}
+
+/** storeKeyProblem's reason thrown, or the check (null when none): the import's check, which writes nothing. */
+export async function requireStoreKey(store: ResourceStore<SealingKeyCheck>, sealer: Sealer, holder: KeyHolder, firstSecret: () => Promise<StoredSecret | undefined>): Promise<SealingKeyCheck | null> {
+  const { problem, check } = await storeKeyProblem(store, sealer, holder, firstSecret);
+  if (problem) throw new Error(problem);
+  return check;
+}
+
+/** Do two sealers seal with the same key, its id and its bytes? Each opens what the other seals. */
+export async function sameKey(a: Sealer, b: Sealer): Promise<boolean> {
+  const opens = async (from: Sealer, to: Sealer) => (await opening(to, await from.seal(TEXT, CONTEXT), CONTEXT, TEXT)) === "";
+  return (await opens(a, b)) && (await opens(b, a));
 }
 
 /** How a refusal names the store and what seals into it. */
